@@ -1,0 +1,53 @@
+"""Event-store URLs: one setting per service chooses memory, SQLite or PostgreSQL for eventsourcing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+
+class EventStoreURLError(ValueError):
+    """The event-store URL names no store we know how to open."""
+
+
+def eventsourcing_env(url: str) -> dict[str, str]:
+    """The ``eventsourcing`` environment for an event-store URL.
+
+    - ``memory://``: in memory (tests);
+    - ``sqlite:///var/plans/events.sqlite`` (relative) or ``sqlite:////abs/path.sqlite``;
+    - ``postgresql://user:password@host:5432/dbname?schema=public&pool_size=10``.
+    """
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme in {"memory", "popo"}:
+        return {"PERSISTENCE_MODULE": "eventsourcing.popo"}
+    if scheme == "sqlite":
+        path = unquote(parts.path[1:] if parts.path.startswith("/") else parts.path)
+        if not path:
+            raise EventStoreURLError(f"a SQLite event-store URL needs a file path: {url!r}")
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": path, "SQLITE_LOCK_TIMEOUT": "10"}
+    if scheme in {"postgres", "postgresql", "postgresql+psycopg"}:
+        dbname = unquote(parts.path.lstrip("/"))
+        if not dbname:
+            raise EventStoreURLError(f"a PostgreSQL event-store URL needs a database name: {url!r}")
+        options = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        env = {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": dbname,
+            "POSTGRES_HOST": parts.hostname or "127.0.0.1",
+            "POSTGRES_PORT": str(parts.port or 5432),
+            "POSTGRES_USER": unquote(parts.username or "postgres"),
+            "POSTGRES_PASSWORD": unquote(parts.password or ""),
+            "CREATE_TABLE": "y",
+        }
+        for option, variable in (("schema", "POSTGRES_SCHEMA"), ("pool_size", "POSTGRES_POOL_SIZE"),
+                                 ("max_overflow", "POSTGRES_MAX_OVERFLOW"),
+                                 ("lock_timeout", "POSTGRES_LOCK_TIMEOUT")):
+            if option in options:
+                env[variable] = options[option]
+        return env
+    raise EventStoreURLError(
+        f"unknown event-store URL {url!r}; use memory://, sqlite:///path or postgresql://user@host/db"
+    )

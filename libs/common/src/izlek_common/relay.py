@@ -1,0 +1,211 @@
+"""The relay: follows an application's notification log and publishes every stored event to JetStream.
+
+Nothing is published before it is stored, and every stored event is published once:
+
+- The stream is the relay's position. On start, and after any error, the relay reads the last message of
+  the stream and takes its ``Izlek-Notification-Id`` header as the last event published; it continues
+  from the next notification. There is no separate position to lose or to disagree with the stream.
+- Every message carries ``Nats-Msg-Id: <app>:<notification id>``, so a batch re-published after a lost
+  acknowledgement (a NATS restart, a relay killed mid-batch) is dropped by JetStream's duplicate window.
+- Publishing is pipelined (``publish_async``), in notification order on one connection, and a batch is
+  only counted once every acknowledgement is in.
+
+Commands never wait for the relay: while NATS is down they keep being stored, and the relay catches up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import structlog
+from eventsourcing.persistence import ApplicationRecorder, Notification
+from nats.aio.client import Client
+from nats.js import JetStreamContext
+from nats.js.errors import NotFoundError
+
+from izlek_common.cloudevents import NATS_NOTIFICATION_ID_HEADER, CloudEvent
+from izlek_common.jetstream import connect, ensure_stream, stream_name_for, stream_subjects_for
+
+log = structlog.get_logger(__name__)
+
+Translate = Callable[[Notification], CloudEvent]
+
+
+@dataclass
+class RelayStats:
+    published: int = 0
+    batches: int = 0
+    errors: int = 0
+    position: int | None = None
+    """Last notification id known to be in the stream (None until the stream was first read)."""
+
+
+class Relay:
+    """Publishes the notifications of one application recorder to the service's JetStream stream.
+
+    ``translate`` turns a stored notification into its CloudEvent (the service's contract mapping).
+    Call :meth:`wake` (thread-safe) after events are stored to publish them at once; otherwise the relay
+    polls every ``poll_interval`` seconds, which also covers events stored by other processes.
+    """
+
+    def __init__(
+        self,
+        *,
+        service: str,
+        recorder: ApplicationRecorder,
+        translate: Translate,
+        nats_url: str,
+        batch_size: int = 500,
+        poll_interval: float = 0.5,
+        ack_timeout: float = 10.0,
+        retry_interval: float = 0.5,
+        stream_replicas: int = 1,
+    ) -> None:
+        self.service = service
+        self.stream = stream_name_for(service)
+        self.recorder = recorder
+        self.translate = translate
+        self.nats_url = nats_url
+        self.batch_size = batch_size
+        self.poll_interval = poll_interval
+        self.ack_timeout = ack_timeout
+        self.retry_interval = retry_interval
+        self.stream_replicas = stream_replicas
+        self.stats = RelayStats()
+        self._nc: Client | None = None
+        self._js: JetStreamContext | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wakeup: asyncio.Event | None = None
+        self._woken_early = threading.Event()
+        self.log = log.bind(relay=service, stream=self.stream)
+
+    # --- control ------------------------------------------------------------------------------------
+
+    def wake(self) -> None:
+        """Ask the relay to look for new events now; safe to call from any thread."""
+        loop, wakeup = self._loop, self._wakeup
+        if loop is None or wakeup is None:
+            self._woken_early.set()
+            return
+        try:
+            loop.call_soon_threadsafe(wakeup.set)
+        except RuntimeError:
+            pass  # the loop has closed: the relay is stopping
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Publish until ``stop`` is set; survives NATS outages and store errors by retrying."""
+        self._loop = asyncio.get_running_loop()
+        self._wakeup = asyncio.Event()
+        if self._woken_early.is_set():
+            self._wakeup.set()
+        self.log.info("relay.started", nats_url=self.nats_url)
+        try:
+            while not stop.is_set():
+                self._wakeup.clear()
+                try:
+                    js = await self._jetstream()
+                    await self.publish_pending(js)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - any failure: re-read the stream and retry
+                    self.stats.errors += 1
+                    self.stats.position = None
+                    self._js = None  # the stream may be gone (a NATS server with a new store): ensure it again
+                    self.log.warning("relay.retrying", error=str(exc) or type(exc).__name__,
+                                     error_type=type(exc).__name__)
+                    await _wait(stop, self.retry_interval)
+                    continue
+                await self._wait_for_news(stop)
+        finally:
+            await self.close()
+            self.log.info("relay.stopped", published=self.stats.published)
+
+    async def close(self) -> None:
+        nc, self._nc, self._js = self._nc, None, None
+        if nc is not None and not nc.is_closed:
+            try:
+                await asyncio.wait_for(nc.drain(), timeout=5)
+            except Exception:  # noqa: BLE001 - closing a broken connection must not mask the stop
+                await nc.close()
+
+    # --- publishing -----------------------------------------------------------------------------------
+
+    async def publish_pending(self, js: JetStreamContext | None = None) -> int:
+        """Publish every stored event that the stream does not hold yet; returns how many were sent."""
+        js = js or await self._jetstream()
+        if self.stats.position is None:
+            self.stats.position = await self.stream_position(js)
+            self.log.info("relay.position", position=self.stats.position)
+        sent = 0
+        while True:
+            notifications = await asyncio.to_thread(
+                self.recorder.select_notifications, self.stats.position + 1, self.batch_size
+            )
+            if not notifications:
+                return sent
+            await self._publish_batch(js, notifications)
+            sent += len(notifications)
+
+    async def _publish_batch(self, js: JetStreamContext, notifications: list[Notification]) -> None:
+        acks = []
+        for notification in notifications:
+            event = self.translate(notification)
+            acks.append(await js.publish_async(event.type, event.to_json_bytes(), headers=event.nats_headers()))
+        await asyncio.wait_for(asyncio.gather(*acks), timeout=self.ack_timeout)
+        self.stats.position = notifications[-1].id
+        self.stats.published += len(notifications)
+        self.stats.batches += 1
+        self.log.debug("relay.published", count=len(notifications), position=self.stats.position)
+
+    async def stream_position(self, js: JetStreamContext) -> int:
+        """The notification id of the last message in the stream (0 when the stream is empty)."""
+        info = await js.stream_info(self.stream)
+        last_seq = info.state.last_seq
+        if not last_seq or not info.state.messages:
+            return 0
+        try:
+            message = await js.get_msg(self.stream, seq=last_seq)
+        except NotFoundError:
+            return 0
+        header = (message.headers or {}).get(NATS_NOTIFICATION_ID_HEADER)
+        if header is None:
+            raise RuntimeError(
+                f"the last message of stream {self.stream} (seq {last_seq}) has no {NATS_NOTIFICATION_ID_HEADER} "
+                "header: something other than the relay publishes to it"
+            )
+        return int(header)
+
+    async def _jetstream(self) -> JetStreamContext:
+        if self._nc is None or self._nc.is_closed:
+            self._nc = await connect(self.nats_url, f"relay-{self.service}")
+            self._js = None
+        if self._js is None:
+            js = self._nc.jetstream()
+            await ensure_stream(js, self.stream, stream_subjects_for(self.service), replicas=self.stream_replicas,
+                                description=f"Every stored event of the {self.service} service")
+            self._js = js
+        return self._js
+
+    async def _wait_for_news(self, stop: asyncio.Event) -> None:
+        assert self._wakeup is not None
+        wakeup = asyncio.ensure_future(self._wakeup.wait())
+        stopping = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait({wakeup, stopping}, timeout=self.poll_interval,
+                               return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            wakeup.cancel()
+            stopping.cancel()
+
+
+async def _wait(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+    except asyncio.TimeoutError:
+        pass
+
+
+__all__ = ["Relay", "RelayStats", "Translate"]

@@ -1,0 +1,1 @@
+"""HTTP entrypoint of the plans service: translates requests into PlansApplication calls."""

@@ -1,0 +1,123 @@
+"""Commitments (activities committed to by an organisation or actor group) and their status."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import JSONResponse
+
+from izlek_plans.api.dependencies import AppDep, IfMatchDep, PrincipalDep, expected_version, stamp_for
+from izlek_plans.api.responses import TimeQuery, entity_body, entity_response
+from izlek_plans.api.schemas import Assignment, CommitmentChange, CommitmentRegister, EvidenceAdd, StatusChange
+from izlek_plans.application import today_in_turkey
+from izlek_plans.domain.commitment import Commitment
+
+router = APIRouter(tags=["commitments"])
+Time = Annotated[TimeQuery, Depends()]
+
+
+def _body(commitment: Commitment) -> dict:
+    return entity_body(commitment, overdue=commitment.is_overdue(today_in_turkey()))
+
+
+def _response(commitment: Commitment, status_code: int = 200, location: str | None = None) -> JSONResponse:
+    return entity_response(commitment, status_code, location, overdue=commitment.is_overdue(today_in_turkey()))
+
+
+@router.post("/plans/{plan_id}/commitments", status_code=201)
+def register_commitment(plan_id: UUID, body: CommitmentRegister, app: AppDep,
+                        principal: PrincipalDep) -> JSONResponse:
+    """Register a commitment under a target of the plan (coordinator, admin)."""
+    commitment_id = app.register_commitment(plan_id, stamp_for(principal, body.valid_at, body.reason),
+                                            **body.given())
+    return _response(app.get_commitment(commitment_id), 201, f"/commitments/{commitment_id}")
+
+
+@router.get("/plans/{plan_id}/commitments")
+def list_commitments(
+    plan_id: UUID,
+    app: AppDep,
+    principal: PrincipalDep,
+    time: Time,
+    target: Annotated[str | None, Query(description="Only under this target code, e.g. T1.1")] = None,
+    goal: Annotated[str | None, Query(description="Only under this goal code, e.g. G1")] = None,
+    status: Literal["planned", "in_progress", "done", "dropped"] | None = None,
+    actor_group: str | None = None,
+    organisation_id: str | None = None,
+    overdue: bool | None = None,
+) -> list[dict]:
+    """The plan's commitments, filtered; overdue ones first, then by code."""
+    plan = app.get_plan(plan_id, **time.kwargs())
+    today = today_in_turkey()
+    result = []
+    for commitment in app.list_commitments(plan_id, **time.kwargs()):
+        if target is not None and commitment.target_code != target:
+            continue
+        if goal is not None and plan.targets.get(commitment.target_code, None) is not None \
+                and plan.targets[commitment.target_code].goal_code != goal:
+            continue
+        if status is not None and commitment.status != status:
+            continue
+        if actor_group is not None and commitment.actor_group != actor_group:
+            continue
+        if organisation_id is not None and not commitment.is_assigned_to(
+            organisation_id, plan.actor_groups[commitment.actor_group].organisation_ids
+            if commitment.actor_group in plan.actor_groups else ()
+        ):
+            continue
+        if overdue is not None and commitment.is_overdue(today) != overdue:
+            continue
+        result.append(commitment)
+    result.sort(key=lambda c: (not c.is_overdue(today), c.target_code, c.position or 0, c.code))
+    return [_body(c) for c in result]
+
+
+@router.get("/commitments/{commitment_id}")
+def get_commitment(commitment_id: UUID, app: AppDep, principal: PrincipalDep, time: Time) -> JSONResponse:
+    """Read a commitment, now or at a time."""
+    return _response(app.get_commitment(commitment_id, **time.kwargs()))
+
+
+@router.post("/commitments/{commitment_id}/status")
+def change_status(commitment_id: UUID, body: StatusChange, app: AppDep, principal: PrincipalDep,
+                  if_match: IfMatchDep) -> JSONResponse:
+    """Change a commitment's status (coordinator, admin, or a liaison or member of the responsible
+    organisation). Dropping or reopening needs a reason; a forbidden move answers 409 with the allowed ones."""
+    app.change_commitment_status(commitment_id, body.status, stamp_for(principal, body.valid_at, body.reason),
+                                 expected_version(if_match, body.expected_version))
+    return _response(app.get_commitment(commitment_id))
+
+
+@router.post("/commitments/{commitment_id}/evidence")
+def add_evidence(commitment_id: UUID, body: EvidenceAdd, app: AppDep, principal: PrincipalDep,
+                 if_match: IfMatchDep) -> JSONResponse:
+    """Attach evidence to a commitment (same roles as a status change)."""
+    app.add_commitment_evidence(commitment_id, stamp_for(principal, body.valid_at, body.reason),
+                                expected_version(if_match, body.expected_version), **body.given())
+    return _response(app.get_commitment(commitment_id))
+
+
+@router.put("/commitments/{commitment_id}/assignment")
+def assign(commitment_id: UUID, body: Assignment, app: AppDep, principal: PrincipalDep,
+           if_match: IfMatchDep) -> JSONResponse:
+    """Give the commitment to an actor group and/or an organisation (coordinator, admin)."""
+    app.assign_commitment(commitment_id, stamp_for(principal, body.valid_at, body.reason),
+                          expected_version(if_match, body.expected_version),
+                          actor_group=body.actor_group, organisation_id=body.organisation_id)
+    return _response(app.get_commitment(commitment_id))
+
+
+@router.patch("/commitments/{commitment_id}")
+def change_commitment(commitment_id: UUID, body: CommitmentChange, app: AppDep, principal: PrincipalDep,
+                      if_match: IfMatchDep) -> JSONResponse:
+    """Change a commitment's title, due date or position; with ``kind: correction`` and a reason, fix a
+    recording mistake in any field, the status included."""
+    stamp = stamp_for(principal, body.valid_at, body.reason)
+    version = expected_version(if_match, body.expected_version)
+    if body.kind == "correction":
+        app.correct_commitment(commitment_id, body.given(), stamp, version)
+    else:
+        app.change_commitment(commitment_id, body.given(), stamp, version)
+    return _response(app.get_commitment(commitment_id))

@@ -1,0 +1,62 @@
+"""Success criteria (Başarı Kriterleri) and their measures."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse
+
+from izlek_plans.api.dependencies import AppDep, IfMatchDep, PrincipalDep, expected_version, stamp_for
+from izlek_plans.api.responses import TimeQuery, entity_body, entity_response
+from izlek_plans.api.schemas import BandOverrideBody, CriterionChange, CriterionDefine
+
+router = APIRouter(tags=["criteria"])
+Time = Annotated[TimeQuery, Depends()]
+
+
+@router.post("/plans/{plan_id}/criteria", status_code=201)
+def define_criterion(plan_id: UUID, body: CriterionDefine, app: AppDep, principal: PrincipalDep) -> JSONResponse:
+    """Define a success criterion with its measure (coordinator, admin)."""
+    fields = body.given()
+    fields["measure"] = body.measure.model_dump()
+    fields["parts"] = [part.model_dump() for part in body.parts]
+    criterion_id = app.define_criterion(plan_id, stamp_for(principal, body.valid_at, body.reason), **fields)
+    return entity_response(app.get_criterion(criterion_id), 201, f"/criteria/{criterion_id}")
+
+
+@router.get("/plans/{plan_id}/criteria")
+def list_criteria(plan_id: UUID, app: AppDep, principal: PrincipalDep, time: Time) -> list[dict]:
+    """The plan's success criteria."""
+    return [entity_body(c) for c in app.list_criteria(plan_id, **time.kwargs())]
+
+
+@router.get("/criteria/{criterion_id}")
+def get_criterion(criterion_id: UUID, app: AppDep, principal: PrincipalDep, time: Time) -> JSONResponse:
+    """Read a success criterion, now or at a time."""
+    return entity_response(app.get_criterion(criterion_id, **time.kwargs()))
+
+
+@router.patch("/criteria/{criterion_id}")
+def change_criterion(criterion_id: UUID, body: CriterionChange, app: AppDep, principal: PrincipalDep,
+                     if_match: IfMatchDep) -> JSONResponse:
+    """Reword a criterion or change its measure; ``kind: correction`` with a reason fixes a mistake."""
+    app.change_criterion(
+        criterion_id, stamp_for(principal, body.valid_at, body.reason),
+        expected_version(if_match, body.expected_version),
+        text=body.text,
+        measure=None if body.measure is None else body.measure.model_dump(),
+        parts=None if body.parts is None else [part.model_dump() for part in body.parts],
+        correction=body.kind == "correction",
+    )
+    return entity_response(app.get_criterion(criterion_id))
+
+
+@router.put("/criteria/{criterion_id}/band-override")
+def override_band(criterion_id: UUID, body: BandOverrideBody, app: AppDep, principal: PrincipalDep,
+                  if_match: IfMatchDep) -> JSONResponse:
+    """Set a band by hand with a reason (shown beside the computed band), or withdraw it with ``band: null``."""
+    app.override_criterion_band(criterion_id, body.band, stamp_for(principal, body.valid_at, body.reason),
+                                expected_version(if_match, body.expected_version), period=body.period)
+    return entity_response(app.get_criterion(criterion_id))

@@ -1,0 +1,23 @@
+"""Composition root of the plans service: the application and its relay, from settings."""
+
+from __future__ import annotations
+
+from izlek_common.eventstore import eventsourcing_env
+from izlek_common.relay import Relay
+
+from izlek_plans.application import PlansApplication
+from izlek_plans.integration import SERVICE, translator
+from izlek_plans.settings import PlansSettings
+
+
+def build_application(settings: PlansSettings) -> PlansApplication:
+    """The plans application on the event store that ``IZLEK_PLANS_EVENT_STORE_URL`` names."""
+    return PlansApplication(env=eventsourcing_env(settings.plans_event_store_url))
+
+
+def build_relay(application: PlansApplication, nats_url: str, **options: object) -> Relay:
+    """A relay from the application's notification log to the PLANS stream, woken by every save."""
+    relay = Relay(service=SERVICE, recorder=application.recorder, translate=translator(application),
+                  nats_url=nats_url, **options)  # type: ignore[arg-type]
+    application.on_new_events(relay.wake)
+    return relay

@@ -1,0 +1,37 @@
+"""Who recorded an event, when it took effect in the world, and why."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from izlek_plans.domain.errors import ReasonRequired
+
+
+@dataclass(frozen=True)
+class Author:
+    """The authenticated principal behind a change."""
+
+    subject: str
+    role: str
+    organisation_id: str | None = None
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """Carried by every event: the author, the valid time and the reason.
+
+    ``valid_at`` is when the change took effect in the world. ``None`` means "when it was recorded",
+    so that the common case needs no second clock reading that could drift from the event's timestamp.
+    """
+
+    author: Author
+    valid_at: datetime | None = None
+    reason: str | None = None
+    correlation_id: str | None = None
+
+    def requiring_reason(self, what: str) -> Stamp:
+        if not (self.reason and self.reason.strip()):
+            raise ReasonRequired(f"a reason is required to {what}")
+        return self

@@ -1,0 +1,41 @@
+"""Who may change what in the plans service (design, sections 1 and 5)."""
+
+from __future__ import annotations
+
+from izlek_plans.domain.commitment import Commitment
+from izlek_plans.domain.plan import ActionPlan
+from izlek_plans.domain.stamp import Author
+from izlek_plans.errors import NotPermitted
+
+PLAN_EDITORS = frozenset({"coordinator", "admin"})
+"""Create and edit plans, goals, targets, commitments, criteria and indicators; assign commitments."""
+
+ORGANISATION_BOUND = frozenset({"liaison", "member"})
+"""Update the status and evidence of commitments assigned to their own organisation."""
+
+
+def require_plan_editor(author: Author, action: str) -> None:
+    if author.role not in PLAN_EDITORS:
+        raise NotPermitted(
+            f"role '{author.role}' may not {action}; allowed roles: {', '.join(sorted(PLAN_EDITORS))}"
+        )
+
+
+def require_commitment_updater(author: Author, commitment: Commitment, plan: ActionPlan, action: str) -> None:
+    """Editors may update any commitment; liaisons and members only those assigned to their organisation,
+    directly or through an actor group that names it."""
+    if author.role in PLAN_EDITORS:
+        return
+    if author.role in ORGANISATION_BOUND and author.organisation_id:
+        group = plan.actor_groups.get(commitment.actor_group or "")
+        members = group.organisation_ids if group else ()
+        if commitment.is_assigned_to(author.organisation_id, members):
+            return
+        raise NotPermitted(
+            f"{author.organisation_id} may not {action}: commitment {commitment.code} is assigned to "
+            f"{commitment.organisation_id or commitment.actor_group}"
+        )
+    raise NotPermitted(
+        f"role '{author.role}' may not {action}; allowed roles: coordinator, admin, and liaison or member "
+        "of the responsible organisation"
+    )

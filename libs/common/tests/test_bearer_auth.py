@@ -3,6 +3,7 @@ import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Annotated
 
 import jwt
 import pytest
@@ -10,8 +11,6 @@ import structlog
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import Depends, FastAPI
 from fastapi.testclient import TestClient
-from typing import Annotated
-
 from izlek_common.auth import (
     Principal,
     PrincipalDep,
@@ -26,7 +25,9 @@ from izlek_common.auth import (
 from izlek_common.problems import Forbidden, Unauthenticated, install_problem_handlers
 from izlek_common.settings import DEVELOPMENT_JWT_SECRET, CommonSettings
 
-SETTINGS = CommonSettings(environment="test", jwt_secret=DEVELOPMENT_JWT_SECRET, jwt_issuer="izlek", jwt_audience="izlek")
+SETTINGS = CommonSettings(
+    environment="test", jwt_secret=DEVELOPMENT_JWT_SECRET, jwt_issuer="izlek", jwt_audience="izlek"
+)
 CIGLI = "org-cigli-belediyesi"
 KARSIYAKA = "org-karsiyaka-belediyesi"
 
@@ -46,7 +47,9 @@ def make_app(settings: CommonSettings = SETTINGS) -> FastAPI:
 
     @app.post("/organisations/{organisation_id}/commitments/{commitment_id}/status")
     def change_status(organisation_id: str, commitment_id: str, principal: PrincipalDep) -> dict:
-        require_role(principal, Role.coordinator, Role.liaison, Role.member, action="change commitment status")
+        require_role(
+            principal, Role.coordinator, Role.liaison, Role.member, action="change commitment status"
+        )
         require_organisation(principal, organisation_id, "change commitment status")
         return {"ok": True}
 
@@ -93,7 +96,9 @@ def test_an_issued_token_verifies_to_its_principal() -> None:
 
     principal = TokenVerifier(SETTINGS).verify(token)
 
-    assert principal == Principal("ayse", Role.liaison, CIGLI, "Ayşe Yılmaz", ("protocols:write", "purchases:write"))
+    assert principal == Principal(
+        "ayse", Role.liaison, CIGLI, "Ayşe Yılmaz", ("protocols:write", "purchases:write")
+    )
 
 
 def test_the_principal_names_itself_as_the_author_of_events() -> None:
@@ -123,7 +128,8 @@ def test_a_missing_bearer_token_answers_401_with_a_bearer_challenge(client: Test
 
 def test_another_authorization_scheme_answers_401(client: TestClient) -> None:
     assert_unauthenticated(
-        client.get("/me", headers={"Authorization": "Basic YWxpY2U6c2VjcmV0"}), "authorization scheme must be Bearer"
+        client.get("/me", headers={"Authorization": "Basic YWxpY2U6c2VjcmV0"}),
+        "authorization scheme must be Bearer",
     )
 
 
@@ -217,7 +223,9 @@ def test_require_role_names_the_action() -> None:
 
 
 def test_a_liaison_acts_for_their_own_organisation(client: TestClient) -> None:
-    response = client.post(f"/organisations/{CIGLI}/commitments/c-1/status", headers=bearer(token_for(Role.liaison, CIGLI)))
+    response = client.post(
+        f"/organisations/{CIGLI}/commitments/c-1/status", headers=bearer(token_for(Role.liaison, CIGLI))
+    )
 
     assert response.status_code == 200
 
@@ -251,7 +259,9 @@ def test_issuing_a_token_for_a_member_without_organisation_is_refused() -> None:
 
 
 def test_issuing_tokens_is_refused_with_rs256() -> None:
-    settings = CommonSettings(environment="test", jwt_algorithm="RS256", jwt_jwks_url="https://id.example/jwks")
+    settings = CommonSettings(
+        environment="test", jwt_algorithm="RS256", jwt_jwks_url="https://id.example/jwks"
+    )
 
     with pytest.raises(RuntimeError, match="does not hold the identity provider's private key"):
         issue_token(settings, subject="x", role=Role.admin)

@@ -3,8 +3,6 @@ import re
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
-from pydantic import ValidationError
-
 from izlek_common.cloudevents import (
     CloudEvent,
     IntegrationEvent,
@@ -14,29 +12,30 @@ from izlek_common.cloudevents import (
     message_id,
     register_contract,
 )
+from pydantic import ValidationError
 
 ISTANBUL = timezone(timedelta(hours=3))
 CE_ATTRIBUTE_NAME = re.compile(r"^[a-z0-9]{1,20}$")
 
 
 def an_event(**overrides) -> CloudEvent:
-    attributes = dict(
-        id=message_id("partners", 42),
-        source="/izlek/partners",
-        type="izlek.partners.protocol.status_changed.v1",
-        subject="protocol-7",
-        time=datetime(2024, 3, 1, 9, 30, tzinfo=UTC),
-        data={"organisation": "Çiğli Belediyesi", "status": "signed", "note": None},
-        notificationid=42,
-        aggregateversion=3,
-        actor="ayse",
-        actorrole="liaison",
-        actororg="org-cigli-belediyesi",
-        validtime=datetime(2019, 5, 14, tzinfo=ISTANBUL),
-        correlationid="req-4711",
-        reason="Belediye meclisi kararı ile imzalandı",
-        kind="correction",
-    )
+    attributes = {
+        "id": message_id("partners", 42),
+        "source": "/izlek/partners",
+        "type": "izlek.partners.protocol.status_changed.v1",
+        "subject": "protocol-7",
+        "time": datetime(2024, 3, 1, 9, 30, tzinfo=UTC),
+        "data": {"organisation": "Çiğli Belediyesi", "status": "signed", "note": None},
+        "notificationid": 42,
+        "aggregateversion": 3,
+        "actor": "ayse",
+        "actorrole": "liaison",
+        "actororg": "org-cigli-belediyesi",
+        "validtime": datetime(2019, 5, 14, tzinfo=ISTANBUL),
+        "correlationid": "req-4711",
+        "reason": "Belediye meclisi kararı ile imzalandı",
+        "kind": "correction",
+    }
     return CloudEvent(**{**attributes, **overrides})
 
 
@@ -153,7 +152,7 @@ def test_a_contract_refuses_unknown_fields_and_changes() -> None:
 
 
 def test_an_unknown_event_type_has_no_contract() -> None:
-    with pytest.raises(UnknownContract, match="izlek.testing.nothing.happened.v1"):
+    with pytest.raises(UnknownContract, match=re.escape("izlek.testing.nothing.happened.v1")):
         contract_for("izlek.testing.nothing.happened.v1")
 
 
@@ -167,7 +166,7 @@ def test_two_contracts_may_not_claim_the_same_event_type() -> None:
 
 
 def test_an_event_type_must_follow_the_naming_scheme() -> None:
-    with pytest.raises(ValueError, match=r"izlek.<service>.<aggregate>.<event>.v<N>"):
+    with pytest.raises(ValueError, match=re.escape("izlek.<service>.<aggregate>.<event>.v<N>")):
 
         @register_contract
         class Badly(IntegrationEvent):
@@ -176,7 +175,7 @@ def test_an_event_type_must_follow_the_naming_scheme() -> None:
 
 
 def test_the_version_must_match_the_event_type_suffix() -> None:
-    with pytest.raises(ValueError, match="must be the number after '.v'"):
+    with pytest.raises(ValueError, match=r"must be the number after '\.v'"):
 
         @register_contract
         class Mismatched(IntegrationEvent):

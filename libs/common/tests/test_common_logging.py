@@ -6,7 +6,6 @@ from collections.abc import Iterator
 
 import pytest
 import structlog
-
 from izlek_common.logging import (
     bind_correlation_id,
     configure_logging,
@@ -163,7 +162,9 @@ def test_new_correlation_ids_are_unique_hex() -> None:
 
 
 def test_an_incoming_correlation_id_is_accepted_only_when_it_is_a_short_safe_token() -> None:
-    assert parse_correlation_id("0b6f1c1e-5d0a-4b1e-9a77-0f0d1a2b3c4d") == "0b6f1c1e-5d0a-4b1e-9a77-0f0d1a2b3c4d"
+    assert (
+        parse_correlation_id("0b6f1c1e-5d0a-4b1e-9a77-0f0d1a2b3c4d") == "0b6f1c1e-5d0a-4b1e-9a77-0f0d1a2b3c4d"
+    )
     assert parse_correlation_id("  trace:42.a_b  ") == "trace:42.a_b"
     assert parse_correlation_id(None) is None
     assert parse_correlation_id("") is None

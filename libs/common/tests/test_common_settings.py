@@ -2,9 +2,8 @@ import os
 from pathlib import Path
 
 import pytest
-from pydantic import ValidationError
-
 from izlek_common.settings import DEVELOPMENT_JWT_SECRET, CommonSettings
+from pydantic import ValidationError
 
 A_PRODUCTION_SECRET = "9f1c2a7e5b3d4c6a8e0f1b2d3c4a5e6f7a8b9c0d"
 
@@ -90,7 +89,9 @@ def test_the_secret_does_not_show_in_repr() -> None:
     assert DEVELOPMENT_JWT_SECRET not in repr(CommonSettings())
 
 
-def test_a_service_subclass_reads_its_own_fields_with_the_same_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_service_subclass_reads_its_own_fields_with_the_same_prefix(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     class PlansSettings(CommonSettings):
         plans_event_store_url: str = "sqlite:///var/plans.db"
 

@@ -4,7 +4,6 @@ import pytest
 import structlog
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-
 from izlek_common.http import CorrelationIdMiddleware, add_health_routes
 from izlek_common.logging import get_correlation_id
 from izlek_common.problems import NotFound, install_problem_handlers
@@ -158,7 +157,9 @@ def failing_check() -> bool:
     raise ConnectionError("database unreachable")
 
 
-@pytest.mark.parametrize("check", [lambda: False, async_not_ready, failing_check], ids=["sync", "async", "raises"])
+@pytest.mark.parametrize(
+    "check", [lambda: False, async_not_ready, failing_check], ids=["sync", "async", "raises"]
+)
 def test_readyz_answers_503_problem_json_when_not_ready(check) -> None:
     response = ready_app(check).get("/readyz", headers={"X-Correlation-ID": "probe-1"})
 

@@ -198,7 +198,9 @@ def test_names_follow_the_izlek_scheme() -> None:
     assert stream_name_for("plans") == "PLANS"
     assert subject_prefix_for("plans") == "izlek.plans"
     assert stream_subjects_for("plans") == ["izlek.plans.>"]
-    assert subject_for("plans", "commitment", "status_changed", 1) == "izlek.plans.commitment.status_changed.v1"
+    assert (
+        subject_for("plans", "commitment", "status_changed", 1) == "izlek.plans.commitment.status_changed.v1"
+    )
     assert durable_name_for("gateway", "plans") == "gateway-from-plans"
 
 

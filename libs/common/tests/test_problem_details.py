@@ -3,8 +3,6 @@ from typing import Annotated
 import pytest
 from fastapi import Body, FastAPI, HTTPException
 from fastapi.testclient import TestClient
-from pydantic import BaseModel, Field, ValidationError, field_validator
-
 from izlek_common.logging import correlation_scope
 from izlek_common.problems import (
     PROBLEM_BASE,
@@ -20,6 +18,7 @@ from izlek_common.problems import (
     install_problem_handlers,
     problem_response,
 )
+from pydantic import BaseModel, Field, ValidationError, field_validator
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -180,7 +179,9 @@ def test_a_validator_raising_an_exception_still_gives_a_json_error_list(client: 
 
 
 def test_an_error_about_bytes_input_is_still_json(client: TestClient) -> None:
-    response = client.post("/raw", content=b"\xff\xfe\xfd", headers={"content-type": "application/octet-stream"})
+    response = client.post(
+        "/raw", content=b"\xff\xfe\xfd", headers={"content-type": "application/octet-stream"}
+    )
 
     body = assert_problem(response, 422)
     assert body["errors"]

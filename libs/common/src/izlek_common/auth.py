@@ -111,7 +111,7 @@ def issue_token(
 
 
 class TokenVerifier:
-    """Verifies bearer tokens as configured: HS256 with the shared secret, or RS256 with the provider's JWKS."""
+    """Verifies bearer tokens: HS256 with the shared secret, or RS256 with the identity provider's JWKS."""
 
     def __init__(self, settings: CommonSettings, *, leeway: timedelta = timedelta(seconds=30)) -> None:
         self._algorithm = settings.jwt_algorithm
@@ -121,7 +121,9 @@ class TokenVerifier:
         self._secret = settings.jwt_secret.get_secret_value()
         # PyJWKClient fetches lazily (and caches), so building it does no I/O.
         self._jwks_client = (
-            jwt.PyJWKClient(settings.jwt_jwks_url) if self._algorithm == "RS256" and settings.jwt_jwks_url else None
+            jwt.PyJWKClient(settings.jwt_jwks_url)
+            if self._algorithm == "RS256" and settings.jwt_jwks_url
+            else None
         )
 
     @property
@@ -256,7 +258,10 @@ PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
 def require_role(principal: Principal, *roles: Role | str, action: str = "do this") -> None:
-    """Raise `Forbidden` unless the principal has one of `roles`; `action` completes "role 'x' may not ..."."""
+    """Raise `Forbidden` unless the principal has one of `roles`.
+
+    `action` completes the message "role 'auditor' may not <action>; allowed roles: ...".
+    """
     allowed = [Role(role) for role in roles]
     if principal.role not in allowed:
         raise Forbidden(

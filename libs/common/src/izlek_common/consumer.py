@@ -395,7 +395,7 @@ class TrackedConsumer:
             return []
         try:
             return fetch.result()
-        except asyncio.TimeoutError:  # nothing to fetch (nats.errors.TimeoutError is one too)
+        except TimeoutError:  # nothing to fetch (nats.errors.TimeoutError is one too)
             if self._nc.is_closed:
                 raise _ConnectionClosed("NATS connection closed") from None
             return []
@@ -410,7 +410,9 @@ class TrackedConsumer:
                 pass
             except nats.errors.Error as exc:
                 # The position is already committed: a lost ack only means a harmless redelivery.
-                self._log.warning("consumer.ack_failed", stream_seq=message.metadata.sequence.stream, error=str(exc))
+                self._log.warning(
+                    "consumer.ack_failed", stream_seq=message.metadata.sequence.stream, error=str(exc)
+                )
 
     async def _last_sequence(self) -> int:
         if self.filter_subject is None:

@@ -80,7 +80,9 @@ class CorrelationIdMiddleware:
         finally:
             duration_ms = round((time.perf_counter() - started) * 1000, 2)
             emit = access_log.debug if path in self.quiet_paths else access_log.info
-            emit("http_request", method=scope.get("method"), path=path, status=status, duration_ms=duration_ms)
+            emit(
+                "http_request", method=scope.get("method"), path=path, status=status, duration_ms=duration_ms
+            )
 
 
 ReadyCheck = Callable[[], bool | Awaitable[bool]]

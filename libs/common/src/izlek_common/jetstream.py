@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import re
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
-import nats
 import structlog
 from nats.aio.client import Client
 from nats.js import JetStreamManager
@@ -97,7 +97,9 @@ async def connect(
         log.warning("nats.disconnected")
 
     async def on_reconnected() -> None:
-        log.info("nats.reconnected", server=str(client.connected_url.netloc if client.connected_url else None))
+        log.info(
+            "nats.reconnected", server=str(client.connected_url.netloc if client.connected_url else None)
+        )
 
     async def on_error(exc: Exception) -> None:
         # While reconnecting, every refused attempt lands here; only the state changes deserve a warning.
@@ -127,7 +129,7 @@ async def connect(
     else:
         try:
             await asyncio.wait_for(client.connect(**options), initial_connect_timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             await client.close()
             raise
     log.info("nats.connected", server=str(client.connected_url.netloc if client.connected_url else None))

@@ -108,7 +108,10 @@ def configure_logging(level: str | int = "INFO", json: bool = True, *, stream: T
 
     renderer: list[structlog.typing.Processor]
     if json:
-        renderer = [structlog.processors.dict_tracebacks, structlog.processors.JSONRenderer(ensure_ascii=False)]
+        renderer = [
+            structlog.processors.dict_tracebacks,
+            structlog.processors.JSONRenderer(ensure_ascii=False),
+        ]
     else:
         renderer = [structlog.dev.ConsoleRenderer()]
     formatter = structlog.stdlib.ProcessorFormatter(

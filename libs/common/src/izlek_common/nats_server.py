@@ -25,7 +25,8 @@ import uuid
 import weakref
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Self, Sequence
+from typing import IO, Self
+from collections.abc import Sequence
 
 __all__ = [
     "BINARY_ENV_VAR",

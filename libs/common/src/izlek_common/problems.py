@@ -101,7 +101,9 @@ class VersionConflict(Conflict):
     title = "Version conflict"
     type_uri = PROBLEM_BASE + "version-conflict"
 
-    def __init__(self, detail: str | None = None, *, expected_version: int, actual_version: int, **extra: Any):
+    def __init__(
+        self, detail: str | None = None, *, expected_version: int, actual_version: int, **extra: Any
+    ):
         detail = detail or (
             f"expected version {expected_version} but the current version is {actual_version}; "
             "reload and try again"
@@ -125,7 +127,9 @@ class TransitionNotAllowed(Conflict):
             f"cannot change from '{current}' to '{requested}'; allowed from '{current}': "
             + (", ".join(allowed_list) if allowed_list else "none")
         )
-        super().__init__(detail, current=str(current), requested=str(requested), allowed=allowed_list, **extra)
+        super().__init__(
+            detail, current=str(current), requested=str(requested), allowed=allowed_list, **extra
+        )
         self.current = str(current)
         self.requested = str(requested)
         self.allowed = allowed_list
@@ -155,9 +159,8 @@ class Unauthenticated(Problem):
         if not self.token_given:
             return {"WWW-Authenticate": 'Bearer realm="izlek"'}
         description = self.detail.replace("\\", "").replace('"', "'")
-        return {
-            "WWW-Authenticate": f'Bearer realm="izlek", error="invalid_token", error_description="{description}"'
-        }
+        challenge = f'Bearer realm="izlek", error="invalid_token", error_description="{description}"'
+        return {"WWW-Authenticate": challenge}
 
 
 class Forbidden(Problem):

@@ -76,7 +76,7 @@ class PlansApplication(Application[UUID]):
         """Start an action plan; 409 if a plan with the same code exists."""
         require_plan_editor(stamp.author, "start a plan")
         plan = ActionPlan.start(stamp=stamp, **fields)
-        if self._exists(plan.id):
+        if self.exists(plan.id):
             raise EntityAlreadyExists(f"a plan with code {plan.code} already exists ({plan.id})")
         self._save(plan, self.plan_log.trigger_event(plan_id=plan.id))
         return plan.id
@@ -148,7 +148,7 @@ class PlansApplication(Application[UUID]):
             plan.target(commitment.target_code)
             if commitment.actor_group is not None:
                 plan.actor_group(commitment.actor_group)
-            if self._exists(commitment.id):
+            if self.exists(commitment.id):
                 raise EntityAlreadyExists(f"plan already has a commitment {commitment.code} ({commitment.id})")
             plan.attach_commitment(commitment.id, commitment.code, stamp)
             self._save(commitment, plan)
@@ -222,7 +222,7 @@ class PlansApplication(Application[UUID]):
                 raise UnknownPart(f"the plan has no goal {criterion.goal_code}")
             if criterion.priority_code is not None and criterion.priority_code not in plan.priorities:
                 raise UnknownPart(f"the plan has no priority {criterion.priority_code}")
-            if self._exists(criterion.id):
+            if self.exists(criterion.id):
                 raise EntityAlreadyExists(f"plan already has a criterion {criterion.code} ({criterion.id})")
             plan.attach_criterion(criterion.id, criterion.code, stamp)
             self._save(criterion, plan)
@@ -277,7 +277,7 @@ class PlansApplication(Application[UUID]):
             if criterion_id is not None and criterion_id not in plan.criterion_ids:
                 raise UnknownPart(f"the plan has no criterion {criterion_id}")
             indicator = Indicator.define(plan_id=plan_id, stamp=stamp, **fields)
-            if self._exists(indicator.id):
+            if self.exists(indicator.id):
                 raise EntityAlreadyExists(f"plan already has an indicator {indicator.code} ({indicator.id})")
             plan.attach_indicator(indicator.id, indicator.code, stamp)
             self._save(indicator, plan)
@@ -381,7 +381,8 @@ class PlansApplication(Application[UUID]):
 
     # --- reading and saving ------------------------------------------------------------------------
 
-    def _exists(self, aggregate_id: UUID) -> bool:
+    def exists(self, aggregate_id: UUID) -> bool:
+        """Whether anything is recorded under this id."""
         return next(iter(self.events.get(aggregate_id, limit=1)), None) is not None
 
     def _get(self, cls: type[A], aggregate_id: UUID, expected_version: int | None = None) -> A:

@@ -16,12 +16,14 @@ from izlek_plans.domain.stamp import Stamp
 
 PLAN_NAMESPACE = uuid5(NAMESPACE_URL, "https://izlek.dev/plans")
 
+
 @dataclass(frozen=True)
 class Goal:
     code: str
     number: int | None
     title: str
     title_en: str | None = None
+
 
 @dataclass(frozen=True)
 class Target:
@@ -30,6 +32,7 @@ class Target:
     number: str | None
     title: str
     title_en: str | None = None
+
 
 @dataclass(frozen=True)
 class ActorGroup:
@@ -40,6 +43,11 @@ class ActorGroup:
     name_en: str | None = None
     organisation_ids: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        # Stored as a JSON list; a tuple keeps equality (and so idempotent redefinition) exact.
+        object.__setattr__(self, "organisation_ids", tuple(self.organisation_ids))
+
+
 @dataclass(frozen=True)
 class Priority:
     code: str
@@ -48,17 +56,34 @@ class Priority:
     text_en: str | None = None
     goal_code: str | None = None
 
+
 GOAL_FIELDS = ("number", "title", "title_en")
 TARGET_FIELDS = ("number", "title", "title_en")
-PLAN_FIELDS = ("title", "title_en", "region", "period_start", "period_end", "owner_organisation_id", "description")
+PLAN_FIELDS = (
+    "title",
+    "title_en",
+    "region",
+    "period_start",
+    "period_end",
+    "owner_organisation_id",
+    "description",
+)
+
 
 class ActionPlan(TrackedAggregate):
     """A local action plan. Goals, targets, actor groups and priorities live inside it; commitments,
     success criteria and indicators are aggregates of their own, attached to the plan by id."""
 
     VIEW_FIELDS = (
-        "code", *PLAN_FIELDS, "goals", "targets", "actor_groups", "priorities",
-        "commitment_ids", "criterion_ids", "indicator_ids",
+        "code",
+        *PLAN_FIELDS,
+        "goals",
+        "targets",
+        "actor_groups",
+        "priorities",
+        "commitment_ids",
+        "criterion_ids",
+        "indicator_ids",
     )
 
     @staticmethod
@@ -151,7 +176,8 @@ class ActionPlan(TrackedAggregate):
         if "region" in checked:
             checked["region"] = values.text(checked["region"], "region")
         values.date_range(
-            checked.get("period_start", self.period_start), checked.get("period_end", self.period_end),
+            checked.get("period_start", self.period_start),
+            checked.get("period_end", self.period_end),
             "the plan period",
         )
         return checked
@@ -168,15 +194,20 @@ class ActionPlan(TrackedAggregate):
 
     # --- goals and targets ------------------------------------------------------------------------
 
-    def add_goal(self, *, code: str, title: str, stamp: Stamp, number: int | None = None,
-                 title_en: str | None = None) -> None:
+    def add_goal(
+        self, *, code: str, title: str, stamp: Stamp, number: int | None = None, title_en: str | None = None
+    ) -> None:
         """Add a goal (Amaç) to the plan."""
         code = values.code(code, "goal code")
         if code in self.goals:
             raise DuplicateCode(f"the plan already has a goal {code}")
         self._goal_added(
-            goal=Goal(code=code, number=number, title=values.text(title, "goal title"),
-                      title_en=values.optional_text(title_en, "English goal title")),
+            goal=Goal(
+                code=code,
+                number=number,
+                title=values.text(title, "goal title"),
+                title_en=values.optional_text(title_en, "English goal title"),
+            ),
             stamp=stamp,
         )
 
@@ -184,7 +215,9 @@ class ActionPlan(TrackedAggregate):
     def _goal_added(self, goal: Goal, stamp: Stamp) -> None:
         self.goals = {**self.goals, goal.code: goal}
 
-    def change_goal(self, code: str, changes: dict[str, Any], stamp: Stamp, *, correction: bool = False) -> bool:
+    def change_goal(
+        self, code: str, changes: dict[str, Any], stamp: Stamp, *, correction: bool = False
+    ) -> bool:
         """Change (or, with ``correction``, correct) a goal's number or titles."""
         goal = self._goal(code)
         changed = _changed_part_fields(goal, changes, GOAL_FIELDS, "goal")
@@ -205,16 +238,29 @@ class ActionPlan(TrackedAggregate):
     def _goal_corrected(self, code: str, changes: dict[str, Any], stamp: Stamp) -> None:
         self.goals = {**self.goals, code: replace(self.goals[code], **changes)}
 
-    def add_target(self, *, goal_code: str, code: str, title: str, stamp: Stamp, number: str | None = None,
-                   title_en: str | None = None) -> None:
+    def add_target(
+        self,
+        *,
+        goal_code: str,
+        code: str,
+        title: str,
+        stamp: Stamp,
+        number: str | None = None,
+        title_en: str | None = None,
+    ) -> None:
         """Add a target (Hedef) under one of the plan's goals."""
         self._goal(goal_code)
         code = values.code(code, "target code")
         if code in self.targets:
             raise DuplicateCode(f"the plan already has a target {code}")
         self._target_added(
-            target=Target(code=code, goal_code=goal_code, number=number, title=values.text(title, "target title"),
-                          title_en=values.optional_text(title_en, "English target title")),
+            target=Target(
+                code=code,
+                goal_code=goal_code,
+                number=number,
+                title=values.text(title, "target title"),
+                title_en=values.optional_text(title_en, "English target title"),
+            ),
             stamp=stamp,
         )
 
@@ -222,7 +268,9 @@ class ActionPlan(TrackedAggregate):
     def _target_added(self, target: Target, stamp: Stamp) -> None:
         self.targets = {**self.targets, target.code: target}
 
-    def change_target(self, code: str, changes: dict[str, Any], stamp: Stamp, *, correction: bool = False) -> bool:
+    def change_target(
+        self, code: str, changes: dict[str, Any], stamp: Stamp, *, correction: bool = False
+    ) -> bool:
         """Change (or, with ``correction``, correct) a target's number or titles."""
         target = self.target(code)
         changed = _changed_part_fields(target, changes, TARGET_FIELDS, "target")
@@ -257,11 +305,19 @@ class ActionPlan(TrackedAggregate):
 
     # --- actor groups and priorities --------------------------------------------------------------
 
-    def define_actor_group(self, *, code: str, name: str, stamp: Stamp, name_en: str | None = None,
-                           organisation_ids: tuple[str, ...] = ()) -> bool:
+    def define_actor_group(
+        self,
+        *,
+        code: str,
+        name: str,
+        stamp: Stamp,
+        name_en: str | None = None,
+        organisation_ids: tuple[str, ...] = (),
+    ) -> bool:
         """Define or redefine a group of actors (e.g. "Kooperatifler"); False when nothing differs."""
         group = ActorGroup(
-            code=values.code(code, "actor group code"), name=values.text(name, "actor group name"),
+            code=values.code(code, "actor group code"),
+            name=values.text(name, "actor group name"),
             name_en=values.optional_text(name_en, "English actor group name"),
             organisation_ids=tuple(values.code(o, "organisation id") for o in organisation_ids),
         )
@@ -280,14 +336,26 @@ class ActionPlan(TrackedAggregate):
         except KeyError:
             raise UnknownPart(f"the plan has no actor group {code}") from None
 
-    def define_priority(self, *, code: str, text: str, stamp: Stamp, number: int | None = None,
-                        text_en: str | None = None, goal_code: str | None = None) -> bool:
+    def define_priority(
+        self,
+        *,
+        code: str,
+        text: str,
+        stamp: Stamp,
+        number: int | None = None,
+        text_en: str | None = None,
+        goal_code: str | None = None,
+    ) -> bool:
         """Define or redefine a priority (Öncelik) of the plan; False when nothing differs."""
         if goal_code is not None:
             self._goal(goal_code)
-        priority = Priority(code=values.code(code, "priority code"), number=number,
-                            text=values.text(text, "priority text"),
-                            text_en=values.optional_text(text_en, "English priority text"), goal_code=goal_code)
+        priority = Priority(
+            code=values.code(code, "priority code"),
+            number=number,
+            text=values.text(text, "priority text"),
+            text_en=values.optional_text(text_en, "English priority text"),
+            goal_code=goal_code,
+        )
         if self.priorities.get(priority.code) == priority:
             return False
         self._priority_defined(priority=priority, stamp=stamp)
@@ -329,7 +397,10 @@ class ActionPlan(TrackedAggregate):
             result[part] = {code: asdict(item) for code, item in result[part].items()}
         return result
 
-def _changed_part_fields(part: Any, changes: dict[str, Any], allowed: tuple[str, ...], what: str) -> dict[str, Any]:
+
+def _changed_part_fields(
+    part: Any, changes: dict[str, Any], allowed: tuple[str, ...], what: str
+) -> dict[str, Any]:
     unknown = set(changes) - set(allowed)
     if unknown:
         raise InvalidValue(f"a {what} has no field(s) {', '.join(sorted(unknown))}")

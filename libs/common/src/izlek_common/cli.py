@@ -1,0 +1,142 @@
+"""The ``izlek`` command: run Izlek, run one service or relay, issue development tokens.
+
+Services add their own subcommands through the ``izlek.services`` entry points (see ``service.py``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+from rich.console import Console
+
+from izlek_common.auth import Role, issue_token
+from izlek_common.logging import configure_logging
+from izlek_common.nats_server import EmbeddedNatsServer, find_free_port
+from izlek_common.service import ServiceSpec, discover_services
+from izlek_common.settings import CommonSettings
+
+cli = typer.Typer(name="izlek", help="Izlek: who committed to what, and what became of it.", no_args_is_help=True,
+                  pretty_exceptions_show_locals=False)
+console = Console(stderr=True)
+
+DEFAULT_EMBEDDED_NATS_PORT = 14222
+
+
+@cli.command()
+def token(
+    subject: Annotated[str, typer.Option("--subject", "--sub", help="Who the token is for, e.g. ayse@kedv.org.tr")],
+    role: Annotated[Role, typer.Option(help="auditor, coordinator, liaison, member, partner_app or admin")],
+    org: Annotated[str | None, typer.Option(help="The organisation id (required for liaison and member)")] = None,
+    name: Annotated[str | None, typer.Option(help="Display name")] = None,
+    hours: Annotated[float, typer.Option(help="Validity in hours")] = 8.0,
+) -> None:
+    """Issue a development token signed with IZLEK_JWT_SECRET (HS256) and print it."""
+    settings = CommonSettings()
+    try:
+        print(issue_token(settings, subject=subject, role=role, organisation_id=org, name=name,
+                          ttl=timedelta(hours=hours)))
+    except (ValueError, RuntimeError) as exc:
+        console.print(f"[red]cannot issue the token:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+
+@cli.command()
+def run(
+    demo_data: Annotated[Path | None, typer.Option(help="Load this demo data set on start (e.g. examples/izmir)")]
+    = None,
+) -> None:
+    """Run Izlek on one machine: every installed service, an embedded nats-server unless IZLEK_NATS_URL is set,
+    event stores under IZLEK_VAR_DIR (./var), and the demo data loaded through the services' own commands."""
+    settings = CommonSettings()
+    configure_logging(settings.log_level, json=settings.log_json)
+    services = discover_services()
+    nats_server = None
+    nats_url = settings.nats_url
+    if nats_url is None:
+        nats_server = EmbeddedNatsServer(
+            settings.var_dir / "nats", port=find_free_port(DEFAULT_EMBEDDED_NATS_PORT),
+            log_file=settings.var_dir / "nats" / "nats-server.log",
+        )
+        nats_server.start()
+        nats_url = nats_server.url
+    try:
+        if demo_data is not None:
+            for spec in services.values():
+                spec.load_demo_data(spec.settings(), demo_data, console)
+        asyncio.run(_serve_all(services, nats_url))
+    finally:
+        if nats_server is not None:
+            nats_server.stop()
+
+
+async def _serve_all(services: dict[str, ServiceSpec], nats_url: str) -> None:
+    servers = []
+    for spec in services.values():
+        settings = spec.settings()
+        preferred = int(getattr(settings, f"{spec.name}_port", spec.default_port))
+        port = find_free_port(preferred)
+        app = spec.create_app(settings, nats_url)
+        config = uvicorn.Config(app, host=getattr(settings, f"{spec.name}_host", "127.0.0.1"), port=port,
+                                log_config=None, access_log=False)
+        servers.append(uvicorn.Server(config))
+        console.print(f"[bold]{spec.name}[/bold] API on http://{config.host}:{port} (docs: /docs)")
+    console.print(f"NATS (JetStream) at {nats_url}")
+    console.print("Get a token:  [bold]make token ROLE=coordinator[/bold]   "
+                  "or  .venv/bin/izlek token --sub you --role coordinator")
+    await asyncio.gather(*(server.serve() for server in servers))
+
+
+@cli.command()
+def serve(service: Annotated[str, typer.Argument(help="Which service, e.g. plans")],
+          port: Annotated[int | None, typer.Option(help="HTTP port (default: the service's setting)")] = None,
+          ) -> None:
+    """Run one service's API (and its relay when IZLEK_NATS_URL is set)."""
+    spec = _service(service)
+    settings = spec.settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+    app = spec.create_app(settings, settings.nats_url)
+    uvicorn.run(app, host=getattr(settings, f"{spec.name}_host", "127.0.0.1"),
+                port=port or int(getattr(settings, f"{spec.name}_port", spec.default_port)), log_config=None,
+                access_log=False)
+
+
+@cli.command()
+def relay(service: Annotated[str, typer.Argument(help="Which service's store to relay, e.g. plans")]) -> None:
+    """Run only a service's relay from its event store to JetStream (needs IZLEK_NATS_URL)."""
+    spec = _service(service)
+    settings = spec.settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+    if not settings.nats_url:
+        console.print("[red]set IZLEK_NATS_URL[/red] to the NATS server the relay publishes to")
+        raise typer.Exit(2)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await spec.run_relay(settings, settings.nats_url, stop)
+
+    asyncio.run(main())
+
+
+def _service(name: str) -> ServiceSpec:
+    services = discover_services()
+    if name not in services:
+        console.print(f"[red]no service {name!r}[/red]; installed: {', '.join(services) or 'none'}")
+        raise typer.Exit(2)
+    return services[name]
+
+
+def main() -> None:
+    for spec in discover_services().values():
+        spec.register_commands(cli)
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    cli()

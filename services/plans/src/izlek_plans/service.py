@@ -1,0 +1,92 @@
+"""The plans service as the ``izlek`` command sees it (entry point ``izlek.services: plans``)."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from fastapi import FastAPI
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from izlek_plans.bootstrap import build_application, build_relay
+from izlek_plans.domain.stamp import Author
+from izlek_plans.importer import ImportReport, PlanFileError, import_plan_file
+from izlek_plans.settings import PlansSettings
+
+
+class PlansService:
+    name = "plans"
+    default_port = 8001
+
+    def settings(self) -> PlansSettings:
+        return PlansSettings()
+
+    def create_app(self, settings: PlansSettings, nats_url: str | None) -> FastAPI:  # type: ignore[override]
+        from izlek_plans.api.app import create_app
+
+        return create_app(settings, nats_url=nats_url)
+
+    async def run_relay(self, settings: PlansSettings, nats_url: str, stop: asyncio.Event) -> None:  # type: ignore[override]
+        application = build_application(settings)
+        try:
+            await build_relay(application, nats_url).run(stop)
+        finally:
+            application.close()
+
+    def load_demo_data(self, settings: PlansSettings, data_dir: Path, console: Console) -> None:  # type: ignore[override]
+        plan_file = data_dir / "plan.yaml"
+        if plan_file.exists():
+            report = _import_with_progress(settings, plan_file, _cli_author("demo-data"), console)
+            console.print(_summary(report))
+
+    def register_commands(self, cli: typer.Typer) -> None:
+        cli.command("import-plan")(import_plan)
+
+
+def import_plan(
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A plan file, e.g. examples/izmir/plan.yaml")],
+    author: Annotated[str | None, typer.Option(help="Who is importing (default: the OS user)")] = None,
+) -> None:
+    """Load an action plan through the plans service's own commands; running it twice changes nothing."""
+    console = Console(stderr=True)
+    try:
+        report = _import_with_progress(PlansSettings(), path, _cli_author(author), console)
+    except PlanFileError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    console.print(_summary(report))
+
+
+def _import_with_progress(settings: PlansSettings, path: Path, author: Author, console: Console) -> ImportReport:
+    application = build_application(settings)
+    try:
+        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TextColumn("{task.fields[what]}"), TimeElapsedColumn(), console=console) as progress:
+            task = progress.add_task(f"importing {path.name}", total=None, what="")
+
+            def advance(done: int, total: int, what: str) -> None:
+                progress.update(task, completed=done, total=total, what=what)
+
+            return import_plan_file(application, path, author, advance)
+    finally:
+        application.close()
+
+
+def _cli_author(subject: str | None) -> Author:
+    user = subject or f"cli:{getpass.getuser()}"
+    return Author(subject=user, role="coordinator", organisation_id=None, name="izlek import-plan")
+
+
+def _summary(report: ImportReport) -> str:
+    if not report.events_written:
+        return f"plan {report.plan_id}: already up to date, nothing written"
+    created = ", ".join(f"{n} {kind}" for kind, n in report.created.items()) or "nothing"
+    changed = ", ".join(f"{n} {kind}" for kind, n in report.changed.items()) or "nothing"
+    return f"plan {report.plan_id}: created {created}; changed {changed}; {report.unchanged} unchanged"
+
+
+SERVICE = PlansService()

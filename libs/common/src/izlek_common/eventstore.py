@@ -22,7 +22,7 @@ def eventsourcing_env(url: str) -> dict[str, str]:
     if scheme in {"memory", "popo"}:
         return {"PERSISTENCE_MODULE": "eventsourcing.popo"}
     if scheme == "sqlite":
-        path = unquote(parts.path[1:] if parts.path.startswith("/") else parts.path)
+        path = unquote(parts.path.removeprefix("/"))
         if not path:
             raise EventStoreURLError(f"a SQLite event-store URL needs a file path: {url!r}")
         if path != ":memory:":

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import re
-from typing import Any
 from collections.abc import Sequence
+from typing import Any
 
 import structlog
 from nats.aio.client import Client

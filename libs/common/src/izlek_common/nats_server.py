@@ -23,10 +23,10 @@ import urllib.error
 import urllib.request
 import uuid
 import weakref
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Self
-from collections.abc import Sequence
 
 __all__ = [
     "BINARY_ENV_VAR",
@@ -131,7 +131,11 @@ class EmbeddedNatsServer:
     ) -> None:
         self.host = host
         self.port = port if port is not None else find_free_port(host=host)
-        self.monitor_port = monitor_port if monitor_port is not None else find_free_port(host=host)
+        if monitor_port is None:
+            monitor_port = find_free_port(host=host)
+            while monitor_port == self.port:
+                monitor_port = find_free_port(host=host)
+        self.monitor_port = monitor_port
         self.store_dir = Path(store_dir)
         self.log_file = Path(log_file) if log_file is not None else None
         # A name of our own lets start() tell this server from another one already on the port.
@@ -197,7 +201,7 @@ class EmbeddedNatsServer:
         self._output_tail.clear()
         if self.log_file is not None:
             self.log_file.parent.mkdir(parents=True, exist_ok=True)
-            self._log_handle = open(self.log_file, "ab")
+            self._log_handle = open(self.log_file, "ab")  # noqa: SIM115 - open as long as the process
             stdout: IO[bytes] | int = self._log_handle
         else:
             stdout = subprocess.PIPE

@@ -6,19 +6,20 @@ import dataclasses
 import threading
 from collections.abc import Callable, Iterable
 from datetime import date, datetime, timedelta, timezone
-from typing import Any, TypeVar
-from uuid import UUID, uuid5
+from typing import Any, ClassVar, TypeVar
+from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application, EventSourcedLog
+from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording
+from eventsourcing.utils import get_topic
 
 from izlek_plans.domain.base import TrackedAggregate, is_correction
 from izlek_plans.domain.commitment import Commitment
 from izlek_plans.domain.criterion import SuccessCriterion
 from izlek_plans.domain.errors import UnknownPart
 from izlek_plans.domain.indicator import Indicator
-from izlek_plans.domain.plan import PLAN_NAMESPACE, ActionPlan
+from izlek_plans.domain.plan import ActionPlan
 from izlek_plans.domain.stamp import Stamp
 from izlek_plans.errors import EntityAlreadyExists, EntityNotFound, VersionMismatch
 from izlek_plans.policy import require_commitment_updater, require_plan_editor
@@ -35,24 +36,15 @@ ENTITY_KINDS: dict[type[TrackedAggregate], str] = {
 }
 
 
-class PlanLogged(Aggregate.Event):
-    """An entry of the log of plan ids, so plans can be listed without scanning the event store."""
-
-    plan_id: UUID
-
-
 class PlansApplication(Application[UUID]):
     """Action plans, commitments, success criteria and indicators, recorded as events."""
 
     name = "plans"
-    env = {"AGGREGATE_CACHE_MAXSIZE": "5000", "AGGREGATE_CACHE_FASTFORWARD": "y"}
+    env: ClassVar[dict[str, str]] = {"AGGREGATE_CACHE_MAXSIZE": "5000", "AGGREGATE_CACHE_FASTFORWARD": "y"}
     CREATE_RETRIES = 5
 
     def __init__(self, env: dict[str, str] | None = None) -> None:
         super().__init__(env)
-        self.plan_log: EventSourcedLog[PlanLogged] = EventSourcedLog(
-            self.events, uuid5(PLAN_NAMESPACE, "plan-log"), PlanLogged
-        )
         self._listeners: list[Callable[[], None]] = []
         self._listeners_lock = threading.Lock()
 
@@ -78,7 +70,7 @@ class PlansApplication(Application[UUID]):
         plan = ActionPlan.start(stamp=stamp, **fields)
         if self.exists(plan.id):
             raise EntityAlreadyExists(f"a plan with code {plan.code} already exists ({plan.id})")
-        self._save(plan, self.plan_log.trigger_event(plan_id=plan.id))
+        self._save(plan)
         return plan.id
 
     def change_plan(self, plan_id: UUID, changes: dict[str, Any], stamp: Stamp,
@@ -134,7 +126,14 @@ class PlansApplication(Application[UUID]):
         return self._read(ActionPlan, plan_id, as_of=as_of, valid_at=valid_at)
 
     def list_plans(self) -> list[ActionPlan]:
-        return [self._read(ActionPlan, entry.plan_id) for entry in self.plan_log.get()]
+        """Every plan, in the order they were started (found by the topic of their first event)."""
+        topic = get_topic(ActionPlan.Started)
+        plan_ids: list[UUID] = []
+        start = 1
+        while batch := self.recorder.select_notifications(start, 1000, topics=[topic]):
+            plan_ids.extend(UUID(str(n.originator_id)) for n in batch)
+            start = batch[-1].id + 1
+        return [self._read(ActionPlan, plan_id) for plan_id in plan_ids]
 
     # --- commitments ------------------------------------------------------------------------------
 

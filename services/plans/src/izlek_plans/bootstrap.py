@@ -15,9 +15,9 @@ def build_application(settings: PlansSettings) -> PlansApplication:
     return PlansApplication(env=eventsourcing_env(settings.plans_event_store_url))
 
 
-def build_relay(application: PlansApplication, nats_url: str, **options: object) -> Relay:
+def build_relay(application: PlansApplication, settings: PlansSettings, nats_url: str) -> Relay:
     """A relay from the application's notification log to the PLANS stream, woken by every save."""
     relay = Relay(service=SERVICE, recorder=application.recorder, translate=translator(application),
-                  nats_url=nats_url, **options)  # type: ignore[arg-type]
+                  nats_url=nats_url, batch_size=settings.plans_relay_batch_size)
     application.on_new_events(relay.wake)
     return relay

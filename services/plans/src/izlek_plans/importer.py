@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -75,7 +75,7 @@ class PlanImport:
         self.progress = progress or (lambda done, total, what: None)
         plan = document["plan"]
         presented = timeline.get(plan.get("presented_at_event_id") or "")
-        self.valid_at = datetime.combine(presented, time.min, tzinfo=timezone.utc) if presented else None
+        self.valid_at = datetime.combine(presented, time.min, tzinfo=UTC) if presented else None
 
     def stamp(self) -> Stamp:
         return Stamp(author=self.author, valid_at=self.valid_at, reason=self.reason)

@@ -33,7 +33,7 @@ class PlansService:
     async def run_relay(self, settings: PlansSettings, nats_url: str, stop: asyncio.Event) -> None:  # type: ignore[override]
         application = build_application(settings)
         try:
-            await build_relay(application, nats_url).run(stop)
+            await build_relay(application, settings, nats_url).run(stop)
         finally:
             application.close()
 

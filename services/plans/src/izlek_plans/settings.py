@@ -13,4 +13,6 @@ class PlansSettings(CommonSettings):
     plans_host: str = "127.0.0.1"
     plans_port: int = 8001
     plans_relay_enabled: bool = True
-    """Run the relay to JetStream inside the API process (one active relay per store; see docs)."""
+    """Run the relay to JetStream inside the API process (or run ``izlek relay plans`` on its own)."""
+    plans_relay_batch_size: int = 500
+    """Events read from the store and published per round trip of acknowledgements."""

@@ -70,7 +70,7 @@ def create_app(settings: PlansSettings, application: PlansApplication | None = N
         stop = asyncio.Event()
         task = None
         if settings.plans_relay_enabled and relay_url:
-            relay = build_relay(plans, relay_url)
+            relay = build_relay(plans, settings, relay_url)
             app.state.relay = relay
             task = asyncio.create_task(relay.run(stop), name="plans-relay")
         try:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
@@ -59,8 +59,8 @@ def as_instant(value: datetime | date | None) -> datetime | None:
     if value is None:
         return None
     if not isinstance(value, datetime):
-        return datetime.combine(value, time.min, tzinfo=timezone.utc)
-    return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
+        return datetime.combine(value, time.min, tzinfo=UTC)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 __all__ = ["AppDep", "IfMatchDep", "PrincipalDep", "as_instant", "expected_version", "stamp_for"]

@@ -10,7 +10,13 @@ from fastapi.responses import JSONResponse
 
 from izlek_plans.api.dependencies import AppDep, IfMatchDep, PrincipalDep, expected_version, stamp_for
 from izlek_plans.api.responses import TimeQuery, entity_body, entity_response
-from izlek_plans.api.schemas import Assignment, CommitmentChange, CommitmentRegister, EvidenceAdd, StatusChange
+from izlek_plans.api.schemas import (
+    Assignment,
+    CommitmentChange,
+    CommitmentRegister,
+    EvidenceAdd,
+    StatusChange,
+)
 from izlek_plans.application import today_in_turkey
 from izlek_plans.domain.commitment import Commitment
 

@@ -1,0 +1,43 @@
+# Izlek: two commands set everything up on a fresh machine (python3 and make are enough).
+#   make run    run Izlek (SQLite, an embedded nats-server, the İzmir demo data)
+#   make test   run every test against real PostgreSQL and real nats-servers
+
+UV_VERSION := 0.13.9
+TOOLS      := .tools
+UV         := $(TOOLS)/bin/uv
+VENV       := .venv
+PYTHON     ?= $(shell command -v python3.11 || command -v python3)
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: run test install token lint format clean
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+
+$(VENV)/.synced: $(UV) uv.lock pyproject.toml libs/common/pyproject.toml services/plans/pyproject.toml
+	$(UV) sync --frozen --all-packages --python $(PYTHON)
+	@touch $@
+
+install: $(VENV)/.synced
+
+run: install
+	$(VENV)/bin/izlek run --demo-data examples/izmir
+
+test: install
+	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+ROLE ?= coordinator
+SUBJECT ?= dev@izlek.local
+token: install
+	@$(VENV)/bin/izlek token --sub "$(SUBJECT)" --role "$(ROLE)" $(if $(ORG),--org "$(ORG)")
+
+lint: install
+	$(VENV)/bin/ruff check libs services tests
+
+format: install
+	$(VENV)/bin/ruff format libs services tests
+
+clean:
+	rm -rf $(VENV) $(TOOLS) var .pytest_cache

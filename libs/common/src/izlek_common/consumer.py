@@ -287,9 +287,14 @@ class TrackedConsumer:
                     if not is_transient_error(exc):
                         raise
             if target is not None:
-                position = await asyncio.to_thread(self.position)
-                if position >= target:
-                    return position
+                try:
+                    position = await asyncio.to_thread(self.position)
+                except Exception as exc:
+                    if not is_transient_error(exc):
+                        raise
+                else:
+                    if position >= target:
+                        return position
             if loop.time() >= deadline:
                 raise TimeoutError(
                     f"consumer {self.durable} is at {position} but stream {self.stream} is at "

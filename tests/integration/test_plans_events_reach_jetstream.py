@@ -11,8 +11,10 @@ import threading
 import time
 
 import httpx
+import nats
 import pytest
 from conftest import EXAMPLES, IZLEK
+from izlek_common.cloudevents import CloudEvent
 from izlek_common.eventstore import eventsourcing_env
 from izlek_plans.application import PlansApplication
 from izlek_plans.domain.stamp import Author, Stamp
@@ -153,3 +155,32 @@ async def test_a_relay_killed_while_publishing_a_backlog_publishes_every_event_o
 
     spawn(["relay", "plans"], relay_env, "relay-final")
     assert await assert_stream_mirrors_store(nats_server.url, postgres_database.url) == 238 + 1200
+
+
+async def test_a_correlation_id_follows_a_command_into_its_event_the_nats_headers_and_the_logs(
+    service_env, spawn, free_port, coordinator_headers, nats_server, postgres_database
+):
+    import_izmir(service_env)
+    api = spawn(["serve", "plans", "--port", str(free_port)], service_env, "plans", port=free_port)
+    plan_id = httpx.get(f"{api.base_url}/plans", headers=coordinator_headers).json()[0]["id"]
+    commitment = httpx.get(f"{api.base_url}/plans/{plan_id}/commitments?target=T2.2",
+                           headers=coordinator_headers).json()[0]
+    response = httpx.post(f"{api.base_url}/commitments/{commitment['id']}/status",
+                          json={"status": "in_progress", "reason": "kickoff"},
+                          headers={**coordinator_headers, "X-Correlation-ID": "kickoff-2021-09"})
+    assert response.status_code == 200
+    assert response.headers["X-Correlation-ID"] == "kickoff-2021-09"
+
+    await assert_stream_mirrors_store(nats_server.url, postgres_database.url)
+    nc = await nats.connect(nats_server.url)
+    try:
+        js = nc.jetstream()
+        last = await js.get_msg("PLANS", seq=(await js.stream_info("PLANS")).state.last_seq)
+    finally:
+        await nc.close()
+    assert last.headers["Izlek-Correlation-Id"] == "kickoff-2021-09"
+    event = CloudEvent.from_json_bytes(last.data)
+    assert (event.type, event.correlationid, event.reason) == (
+        "izlek.plans.commitment.status_changed.v1", "kickoff-2021-09", "kickoff")
+    assert event.actor == "ayse@kedv.org.tr" and event.actororg == "kedv"
+    assert '"correlation_id": "kickoff-2021-09"' in api.log_tail(200)

@@ -18,6 +18,7 @@ from izlek_common.consumer import (
     stored_position,
 )
 from izlek_common.jetstream import connect, ensure_stream
+from izlek_common.logging import get_correlation_id
 from izlek_common.nats_server import EmbeddedNatsServer
 from izlek_common.testing.fixtures import PostgresDatabase
 from nats.aio.client import Client
@@ -348,3 +349,16 @@ def test_the_tracking_tables_can_be_ensured_repeatedly(tmp_path: Path) -> None:
 def test_an_unknown_consumer_has_applied_nothing(sqlite_engine: Engine) -> None:
     assert stored_position(sqlite_engine, "nobody-from-nowhere") == 0
     assert dead_letters(sqlite_engine, "nobody-from-nowhere") == []
+
+
+async def test_the_handler_runs_under_the_correlation_id_of_the_command_behind_the_message(
+    nc: Client, sqlite_engine: Engine
+) -> None:
+    def record_correlation(session: Session, msg: Msg) -> None:
+        session.execute(insert(effects).values(stream_seq=msg.metadata.sequence.stream,
+                                               body=get_correlation_id() or ""))
+
+    await nc.jetstream().publish(CREATED, b"x", headers={"Izlek-Correlation-Id": "req-42"}, timeout=10)
+    consumer = consumer_for(nc, sqlite_engine, handler=record_correlation)
+    await consumer.run_until_caught_up(timeout=20)
+    assert bodies(sqlite_engine) == ["req-42"]

@@ -51,6 +51,8 @@ from sqlalchemy import (
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
+from izlek_common.logging import NATS_CORRELATION_ID_HEADER, correlation_scope
+
 __all__ = [
     "DeadLetter",
     "Disposition",
@@ -179,6 +181,7 @@ class TrackedConsumer:
     `handler(session, msg)` runs in a worker thread inside a transaction that also records the message's
     stream sequence as this consumer's position; the message is acknowledged after the commit. Messages are
     applied in stream order, a whole fetched batch per transaction when every handler call succeeds.
+    `counts` tallies what became of the messages this instance handled.
     """
 
     def __init__(
@@ -337,14 +340,8 @@ class TrackedConsumer:
         """
         ordered = sorted(messages, key=lambda msg: msg.metadata.sequence.stream)
         dispositions = await asyncio.to_thread(self._apply_in_order, ordered)
-        for message, disposition in zip(ordered, dispositions):
+        for disposition in dispositions:
             self.counts[disposition] += 1
-            if disposition is Disposition.DEAD_LETTERED:
-                self._log.error(
-                    "consumer.message_set_aside",
-                    stream_seq=message.metadata.sequence.stream,
-                    subject=message.subject,
-                )
         return dispositions
 
     # -- NATS side ------------------------------------------------------------------------------------------
@@ -391,6 +388,9 @@ class TrackedConsumer:
         stopped = asyncio.ensure_future(stop.wait())
         try:
             await asyncio.wait({fetch, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            fetch.cancel()
+            raise
         finally:
             stopped.cancel()
         if not fetch.done():
@@ -406,9 +406,8 @@ class TrackedConsumer:
             return []
 
     async def _process(self, messages: Sequence[Msg]) -> None:
-        ordered = sorted(messages, key=lambda msg: msg.metadata.sequence.stream)
-        await self.apply(ordered)
-        for message in ordered:
+        await self.apply(messages)
+        for message in messages:
             try:
                 await message.ack()
             except nats.errors.MsgAlreadyAckdError:
@@ -458,7 +457,7 @@ class TrackedConsumer:
                 if seq <= position:
                     dispositions.append(Disposition.SKIPPED)
                     continue
-                self.handler(session, message)
+                self._handle(session, message)
                 position = seq
                 dispositions.append(Disposition.APPLIED)
             if position != start:
@@ -471,13 +470,14 @@ class TrackedConsumer:
             with Session(self.engine) as session, session.begin():
                 if seq <= self._lock_position(session):
                     return Disposition.SKIPPED
-                self.handler(session, message)
+                self._handle(session, message)
                 self._save_position(session, seq)
             return Disposition.APPLIED
         except Exception as exc:
             if is_transient_error(exc):
                 raise
             error = "".join(traceback.format_exception(exc))
+            error_summary = f"{type(exc).__name__}: {exc}"
         with Session(self.engine) as session, session.begin():
             if seq <= self._lock_position(session):
                 return Disposition.SKIPPED
@@ -494,7 +494,16 @@ class TrackedConsumer:
                 )
             )
             self._save_position(session, seq)
+        self._log.error(
+            "consumer.message_set_aside", stream_seq=seq, subject=message.subject, error=error_summary
+        )
         return Disposition.DEAD_LETTERED
+
+    def _handle(self, session: Session, message: Msg) -> None:
+        # The command's correlation id follows its event into every log line of the consumer's effects.
+        correlation_id = (message.headers or {}).get(NATS_CORRELATION_ID_HEADER)
+        with correlation_scope(correlation_id):
+            self.handler(session, message)
 
     def _lock_position(self, session: Session) -> int:
         value = session.execute(

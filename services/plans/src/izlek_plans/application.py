@@ -429,12 +429,13 @@ class PlansApplication(Application[UUID]):
             events = [e for e in events if e.timestamp <= as_of]
         if valid_at is not None:
             events = [e for e in events if (e.stamp.valid_at or e.timestamp) <= valid_at]
-        when = " and ".join(
-            text for text in (as_of and f"as of {as_of.isoformat()}", valid_at and f"valid at {valid_at.isoformat()}")
-            if text
-        )
         if not events or events[0].originator_version != Aggregate.INITIAL_VERSION:
-            raise EntityNotFound(f"{aggregate_id} did not exist {when}")
+            moments = []
+            if as_of is not None:
+                moments.append(f"as of {as_of.isoformat()}")
+            if valid_at is not None:
+                moments.append(f"valid at {valid_at.isoformat()}")
+            raise EntityNotFound(f"{aggregate_id} did not exist {' and '.join(moments)}")
         aggregate = None
         for position, domain_event in enumerate(events, start=Aggregate.INITIAL_VERSION):
             # Events skipped for valid time leave gaps; renumber so the sequence check passes.

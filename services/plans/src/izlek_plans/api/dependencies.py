@@ -21,7 +21,8 @@ def get_application(request: Request) -> PlansApplication:
 
 AppDep = Annotated[PlansApplication, Depends(get_application)]
 
-_ETAG = re.compile(r'^\s*(W/)?"?(\d+)"?\s*$')
+# At most 18 digits: a version fits in 64 bits, and int() refuses texts of over 4300 digits.
+_ETAG = re.compile(r'^\s*(W/)?"?(\d{1,18})"?\s*$')
 
 
 def if_match_version(if_match: Annotated[str | None, Header(alias="If-Match")] = None) -> int | None:

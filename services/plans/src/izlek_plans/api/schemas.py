@@ -4,14 +4,25 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 Code = Field(min_length=1, max_length=64)
 Text = Field(min_length=1, max_length=4000)
-Number = Decimal | int
+
+
+def _not_a_boolean(value: Any) -> Any:
+    # Pydantic's lax mode would read JSON true and false as the numbers 1 and 0.
+    if isinstance(value, bool):
+        raise PydanticCustomError("number_type", "Input should be a number, not true or false")
+    return value
+
+
+Whole = Annotated[int, BeforeValidator(_not_a_boolean)]
+Number = Annotated[Decimal | int, BeforeValidator(_not_a_boolean)]
 
 
 class Body(BaseModel):
@@ -30,7 +41,7 @@ class Stamped(Body):
         None, description="When the change took effect in the world (default: when it is recorded). "
         "A date means the start of that day, UTC.")
     reason: str | None = Field(None, max_length=2000, description="Why; required for corrections and drops.")
-    expected_version: int | None = Field(
+    expected_version: Whole | None = Field(
         None, ge=1, description="The version you read (or send If-Match); 409 if the entity has moved on.")
 
 
@@ -63,13 +74,13 @@ class PlanChange(ChangeOrCorrection):
 class GoalAdd(Stamped):
     code: str = Code
     title: str = Text
-    number: int | None = None
+    number: Whole | None = None
     title_en: str | None = None
 
 
 class GoalChange(ChangeOrCorrection):
     title: str | None = None
-    number: int | None = None
+    number: Whole | None = None
     title_en: str | None = None
 
 
@@ -97,7 +108,7 @@ class ActorGroupDefine(Stamped):
 class PriorityDefine(Stamped):
     code: str = Code
     text: str = Text
-    number: int | None = None
+    number: Whole | None = None
     text_en: str | None = None
     goal_code: str | None = None
 
@@ -109,7 +120,7 @@ class CommitmentRegister(Stamped):
     actor_group: str | None = None
     organisation_id: str | None = None
     due_date: date | None = None
-    position: int | None = None
+    position: Whole | None = None
 
 
 class CommitmentChange(ChangeOrCorrection):
@@ -117,7 +128,7 @@ class CommitmentChange(ChangeOrCorrection):
 
     title: str | None = None
     due_date: date | None = None
-    position: int | None = None
+    position: Whole | None = None
     status: str | None = None
     actor_group: str | None = None
     organisation_id: str | None = None
@@ -143,7 +154,7 @@ class MeasureBody(Body):
     target: Number | None = None
     unit: str | None = None
     note: str | None = None
-    breakdown: dict[str, int] = Field(default_factory=dict)
+    breakdown: dict[str, Whole] = Field(default_factory=dict)
     counts: dict[str, str] = Field(default_factory=dict)
     indicator_codes: list[str] = Field(default_factory=list)
 

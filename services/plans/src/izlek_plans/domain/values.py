@@ -10,6 +10,7 @@ from izlek_plans.domain.errors import InvalidValue
 
 # A reporting period: a year, a half, a quarter, a month, or an explicit day range.
 _PERIOD = re.compile(r"^\d{4}(-(H[12]|Q[1-4]|(0[1-9]|1[0-2])))?$")
+_MAX_DIGITS = 30
 
 
 def period(value: str) -> str:
@@ -29,6 +30,14 @@ def decimal(value: object, what: str) -> Decimal:
         raise InvalidValue(f"{what} must be a number, got {value!r}") from None
     if not number.is_finite():
         raise InvalidValue(f"{what} must be a finite number")
+    # Bounded because views print decimals in full: "1e999999999" would become a billion-digit text.
+    if not number:
+        return Decimal(0)
+    shape = number.as_tuple()
+    trailing_zeros = len(shape.digits) - len("".join(map(str, shape.digits)).rstrip("0"))
+    decimal_places = -(int(shape.exponent) + trailing_zeros)
+    if number.adjusted() >= _MAX_DIGITS or decimal_places > _MAX_DIGITS:
+        raise InvalidValue(f"{what} must have at most {_MAX_DIGITS} digits before and after the decimal point")
     return number
 
 

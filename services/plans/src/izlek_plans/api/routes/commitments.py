@@ -57,25 +57,21 @@ def list_commitments(
     """The plan's commitments, filtered; overdue ones first, then by code."""
     plan = app.get_plan(plan_id, **time.kwargs())
     today = today_in_turkey()
-    result = []
-    for commitment in app.list_commitments(plan_id, **time.kwargs()):
-        if target is not None and commitment.target_code != target:
-            continue
-        if goal is not None and plan.targets.get(commitment.target_code, None) is not None \
-                and plan.targets[commitment.target_code].goal_code != goal:
-            continue
-        if status is not None and commitment.status != status:
-            continue
-        if actor_group is not None and commitment.actor_group != actor_group:
-            continue
-        if organisation_id is not None and not commitment.is_assigned_to(
-            organisation_id, plan.actor_groups[commitment.actor_group].organisation_ids
-            if commitment.actor_group in plan.actor_groups else ()
-        ):
-            continue
-        if overdue is not None and commitment.is_overdue(today) != overdue:
-            continue
-        result.append(commitment)
+
+    def matches(commitment: Commitment) -> bool:
+        group = plan.actor_groups.get(commitment.actor_group or "")
+        target_of = plan.targets.get(commitment.target_code)
+        return (
+            (target is None or commitment.target_code == target)
+            and (goal is None or (target_of is not None and target_of.goal_code == goal))
+            and (status is None or commitment.status == status)
+            and (actor_group is None or commitment.actor_group == actor_group)
+            and (organisation_id is None
+                 or commitment.is_assigned_to(organisation_id, group.organisation_ids if group else ()))
+            and (overdue is None or commitment.is_overdue(today) == overdue)
+        )
+
+    result = [c for c in app.list_commitments(plan_id, **time.kwargs()) if matches(c)]
     result.sort(key=lambda c: (not c.is_overdue(today), c.target_code, c.position or 0, c.code))
     return [_body(c) for c in result]
 

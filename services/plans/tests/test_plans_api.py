@@ -173,3 +173,19 @@ def test_an_indicator_shows_its_computed_band_and_an_override_beside_it(service:
                                                                                        "Başarılı")
     assert band["override"] == {"band": "target_met", "reason": "one more opened in January", "period": "2021"}
     assert overridden.json()["version"] == 4
+
+
+def test_an_unknown_goal_or_target_code_in_the_path_answers_404(service: Service) -> None:
+    for part in ("goals/G9", "targets/T9.9"):
+        response = service.client.patch(f"/plans/{service.plan_id}/{part}", headers=service.headers(),
+                                        json={"title": "yok"})
+        assert response.status_code == 404
+        assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_a_role_that_may_never_change_statuses_hears_403_before_anything_is_looked_up(service: Service) -> None:
+    unknown = "00000000-0000-0000-0000-000000000000"
+    for path in (f"/commitments/{unknown}/status", f"/commitments/{service.commitment_id('AG-KOOP')}/status"):
+        response = service.client.post(path, headers={**service.headers("auditor"), "If-Match": '"7"'},
+                                       json={"status": "done"})
+        assert response.status_code == 403

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from uuid import uuid4
 
 import pytest
 from izlek_plans.domain.base import is_correction
 from izlek_plans.domain.commitment import Commitment
 from izlek_plans.domain.errors import InvalidValue, ReasonRequired, StatusTransitionNotAllowed
+from izlek_plans.domain.stamp import Author, Stamp
 from plans_testing import stamp
 
 
@@ -171,3 +172,8 @@ def test_a_commitment_is_assigned_to_the_organisations_its_actor_group_names() -
 
     assert commitment.is_assigned_to("kedv", ("kedv", "simurg")) is True
     assert commitment.is_assigned_to("other-coop", ("kedv", "simurg")) is False
+
+
+def test_a_valid_time_without_a_time_zone_is_refused() -> None:
+    with pytest.raises(InvalidValue, match="time zone"):
+        Stamp(Author("ayse", "coordinator"), valid_at=datetime(2019, 5, 1))

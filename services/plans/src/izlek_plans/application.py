@@ -22,7 +22,7 @@ from izlek_plans.domain.indicator import Indicator
 from izlek_plans.domain.plan import ActionPlan
 from izlek_plans.domain.stamp import Stamp
 from izlek_plans.errors import EntityAlreadyExists, EntityNotFound, VersionMismatch
-from izlek_plans.policy import require_commitment_updater, require_plan_editor
+from izlek_plans.policy import require_commitment_role, require_commitment_updater, require_plan_editor
 from izlek_plans.transcodings import register_plans_transcodings
 from izlek_plans.views import diff, jsonable
 
@@ -91,6 +91,8 @@ class PlansApplication(Application[UUID]):
                     expected_version: int | None = None, *, correction: bool = False) -> int:
         require_plan_editor(stamp.author, "change a goal")
         plan = self._get(ActionPlan, plan_id, expected_version)
+        if code not in plan.goals:
+            raise EntityNotFound(f"plan {plan_id} has no goal {code}")
         plan.change_goal(code, changes, stamp, correction=correction)
         return self._save(plan)
 
@@ -104,6 +106,8 @@ class PlansApplication(Application[UUID]):
                       expected_version: int | None = None, *, correction: bool = False) -> int:
         require_plan_editor(stamp.author, "change a target")
         plan = self._get(ActionPlan, plan_id, expected_version)
+        if code not in plan.targets:
+            raise EntityNotFound(f"plan {plan_id} has no target {code}")
         plan.change_target(code, changes, stamp, correction=correction)
         return self._save(plan)
 
@@ -158,6 +162,7 @@ class PlansApplication(Application[UUID]):
     def change_commitment_status(self, commitment_id: UUID, status: str, stamp: Stamp,
                                  expected_version: int | None = None) -> int:
         """Move a commitment to another status (planned, in_progress, done, dropped)."""
+        require_commitment_role(stamp.author, "change the status of a commitment")
         commitment = self._get(Commitment, commitment_id, expected_version)
         require_commitment_updater(stamp.author, commitment, self._get(ActionPlan, commitment.plan_id),
                                    "change the status of this commitment")
@@ -166,6 +171,7 @@ class PlansApplication(Application[UUID]):
 
     def add_commitment_evidence(self, commitment_id: UUID, stamp: Stamp, expected_version: int | None = None,
                                 **fields: Any) -> int:
+        require_commitment_role(stamp.author, "add evidence to a commitment")
         commitment = self._get(Commitment, commitment_id, expected_version)
         require_commitment_updater(stamp.author, commitment, self._get(ActionPlan, commitment.plan_id),
                                    "add evidence to this commitment")

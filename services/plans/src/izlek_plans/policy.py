@@ -21,6 +21,15 @@ def require_plan_editor(author: Author, action: str) -> None:
         )
 
 
+def require_commitment_role(author: Author, action: str) -> None:
+    """Checked before anything is read, so a role that may never do this learns so first."""
+    if author.role not in PLAN_EDITORS | ORGANISATION_BOUND:
+        raise NotPermitted(
+            f"role '{author.role}' may not {action}; allowed roles: coordinator, admin, and liaison or member "
+            "of the responsible organisation"
+        )
+
+
 def require_commitment_updater(author: Author, commitment: Commitment, plan: ActionPlan, action: str) -> None:
     """Editors may update any commitment; liaisons and members only those assigned to their organisation,
     directly or through an actor group that names it."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from izlek_plans.domain.errors import ReasonRequired
+from izlek_plans.domain.errors import InvalidValue, ReasonRequired
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,10 @@ class Stamp:
     valid_at: datetime | None = None
     reason: str | None = None
     correlation_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.valid_at is not None and self.valid_at.utcoffset() is None:
+            raise InvalidValue("valid time must carry a time zone")
 
     def requiring_reason(self, what: str) -> Stamp:
         if not (self.reason and self.reason.strip()):

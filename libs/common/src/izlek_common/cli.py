@@ -6,14 +6,17 @@ Services add their own subcommands through the ``izlek.services`` entry points (
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
 import typer
 import uvicorn
+from fastapi import FastAPI
 from rich.console import Console
 
 from izlek_common.auth import Role, issue_token
@@ -76,21 +79,43 @@ def run(
             nats_server.stop()
 
 
+class _Server(uvicorn.Server):
+    """A uvicorn server that leaves signals to ``_serve``, so several run in one process and a SIGTERM ends
+    the process normally (its ``finally`` blocks run: the embedded nats-server is stopped)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+async def _serve(servers: list[uvicorn.Server]) -> None:
+    loop = asyncio.get_running_loop()
+
+    def shut_down() -> None:
+        for server in servers:
+            server.should_exit = True
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, shut_down)
+    await asyncio.gather(*(server.serve() for server in servers))
+
+
+def _server(app: FastAPI, host: str, port: int) -> uvicorn.Server:
+    return _Server(uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False))
+
+
 async def _serve_all(services: dict[str, ServiceSpec], nats_url: str) -> None:
     servers = []
     for spec in services.values():
         settings = spec.settings()
-        preferred = int(getattr(settings, f"{spec.name}_port", spec.default_port))
-        port = find_free_port(preferred)
-        app = spec.create_app(settings, nats_url)
-        config = uvicorn.Config(app, host=getattr(settings, f"{spec.name}_host", "127.0.0.1"), port=port,
-                                log_config=None, access_log=False)
-        servers.append(uvicorn.Server(config))
-        console.print(f"[bold]{spec.name}[/bold] API on http://{config.host}:{port} (docs: /docs)")
+        host = getattr(settings, f"{spec.name}_host", "127.0.0.1")
+        port = find_free_port(int(getattr(settings, f"{spec.name}_port", spec.default_port)))
+        servers.append(_server(spec.create_app(settings, nats_url), host, port))
+        console.print(f"[bold]{spec.name}[/bold] API on http://{host}:{port} (docs: /docs)")
     console.print(f"NATS (JetStream) at {nats_url}")
     console.print("Get a token:  [bold]make token ROLE=coordinator[/bold]   "
                   "or  .venv/bin/izlek token --sub you --role coordinator")
-    await asyncio.gather(*(server.serve() for server in servers))
+    await _serve(servers)
 
 
 @cli.command()
@@ -102,9 +127,8 @@ def serve(service: Annotated[str, typer.Argument(help="Which service, e.g. plans
     settings = spec.settings()
     configure_logging(settings.log_level, json=settings.log_json)
     app = spec.create_app(settings, settings.nats_url)
-    uvicorn.run(app, host=getattr(settings, f"{spec.name}_host", "127.0.0.1"),
-                port=port or int(getattr(settings, f"{spec.name}_port", spec.default_port)), log_config=None,
-                access_log=False)
+    host = getattr(settings, f"{spec.name}_host", "127.0.0.1")
+    asyncio.run(_serve([_server(app, host, port or int(getattr(settings, f"{spec.name}_port", spec.default_port)))]))
 
 
 @cli.command()

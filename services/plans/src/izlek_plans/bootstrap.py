@@ -12,7 +12,7 @@ from izlek_plans.settings import PlansSettings
 
 def build_application(settings: PlansSettings) -> PlansApplication:
     """The plans application on the event store that ``IZLEK_PLANS_EVENT_STORE_URL`` names."""
-    return PlansApplication(env=eventsourcing_env(settings.plans_event_store_url))
+    return PlansApplication(env=eventsourcing_env(settings.event_store_url))
 
 
 def build_relay(application: PlansApplication, settings: PlansSettings, nats_url: str) -> Relay:

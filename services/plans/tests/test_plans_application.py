@@ -202,6 +202,18 @@ def test_valid_at_before_a_backfilled_date_shows_the_state_without_it(app: Plans
         app.get_commitment(commitment.id, valid_at=datetime(2021, 6, 9, tzinfo=UTC))
 
 
+def test_a_change_scheduled_for_a_later_date_shows_from_that_date_on(app: PlansApplication, plan_id: UUID) -> None:
+    commitment = commitment_of_group(app, plan_id, "AG-KOOP")
+    starts = datetime.now(UTC) + timedelta(days=30)
+    version = app.change_commitment_status(commitment.id, "in_progress", stamp(valid_at=starts, reason="planned"))
+
+    now = app.get_commitment(commitment.id)
+    assert (now.status, now.version) == ("planned", version), "not yet in effect; the version is the real one"
+    assert app.get_commitment(commitment.id, valid_at=starts).status == "in_progress"
+    assert [e["event_type"] for e in app.history(commitment.id)["events"]][-1] == "StatusChanged"
+    assert app.add_commitment_evidence(commitment.id, stamp(), version, reference="takvim.pdf") == version + 1
+
+
 def test_a_correction_appears_in_history_as_a_correction_with_its_reason(
     app: PlansApplication, plan_id: UUID
 ) -> None:

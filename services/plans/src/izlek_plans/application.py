@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections.abc import Callable, Iterable
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any, ClassVar, TypeVar
 from uuid import UUID
 
@@ -391,7 +391,10 @@ class PlansApplication(Application[UUID]):
         return next(iter(self.events.get(aggregate_id, limit=1)), None) is not None
 
     def _get(self, cls: type[A], aggregate_id: UUID, expected_version: int | None = None) -> A:
-        aggregate = self._read(cls, aggregate_id)
+        """The whole recorded state, scheduled changes included: what commands act on."""
+        aggregate = self._read_any(aggregate_id)
+        if not isinstance(aggregate, cls):
+            raise EntityNotFound(f"no {ENTITY_KINDS[cls]} {aggregate_id}")
         if expected_version is not None and aggregate.version != expected_version:
             raise VersionMismatch(aggregate_id, expected_version, aggregate.version)
         return aggregate
@@ -407,13 +410,17 @@ class PlansApplication(Application[UUID]):
 
     def _read(self, cls: type[A], aggregate_id: UUID, *, as_of: datetime | None = None,
               valid_at: datetime | None = None) -> A:
-        kind = ENTITY_KINDS[cls]
+        """What queries show: by default the state in effect now, so a change scheduled for a later date
+        (valid time in the future) shows only from that date on."""
         if as_of is None and valid_at is None:
             aggregate = self._read_any(aggregate_id)
+            now = datetime.now(UTC)
+            if aggregate.latest_valid_at is not None and aggregate.latest_valid_at > now:
+                aggregate = self._read_at(aggregate_id, as_of=None, valid_at=now)
         else:
             aggregate = self._read_at(aggregate_id, as_of=as_of, valid_at=valid_at)
         if not isinstance(aggregate, cls):
-            raise EntityNotFound(f"no {kind} {aggregate_id}")
+            raise EntityNotFound(f"no {ENTITY_KINDS[cls]} {aggregate_id}")
         return aggregate
 
     def _read_many(self, cls: type[A], ids: Iterable[UUID], *, as_of: datetime | None,
@@ -433,6 +440,8 @@ class PlansApplication(Application[UUID]):
         events = list(self.events.get(aggregate_id))
         if as_of is not None:
             events = [e for e in events if e.timestamp <= as_of]
+        # The version is what was known (as of), not what was in effect: it stays the concurrency token.
+        known = events[-1] if events else None
         if valid_at is not None:
             events = [e for e in events if (e.stamp.valid_at or e.timestamp) <= valid_at]
         if not events or events[0].originator_version != Aggregate.INITIAL_VERSION:
@@ -446,9 +455,9 @@ class PlansApplication(Application[UUID]):
         for position, domain_event in enumerate(events, start=Aggregate.INITIAL_VERSION):
             # Events skipped for valid time leave gaps; renumber so the sequence check passes.
             aggregate = dataclasses.replace(domain_event, originator_version=position).mutate(aggregate)
-        assert isinstance(aggregate, TrackedAggregate)
-        aggregate.version = events[-1].originator_version
-        aggregate.modified_on = events[-1].timestamp
+        assert isinstance(aggregate, TrackedAggregate) and known is not None
+        aggregate.version = known.originator_version
+        aggregate.modified_on = known.timestamp
         return aggregate
 
     def _save(self, *objs: Any) -> int:

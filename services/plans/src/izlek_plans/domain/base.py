@@ -21,6 +21,16 @@ class TrackedAggregate(Aggregate):
     class Event(Aggregate.Event):
         stamp: Stamp
 
+        def mutate(self, aggregate: Any) -> Any:
+            aggregate = super().mutate(aggregate)
+            # Reads compare this with the clock to tell whether a scheduled (future-valid) change is pending.
+            valid_at = self.stamp.valid_at or self.timestamp
+            if aggregate.latest_valid_at is None or valid_at > aggregate.latest_valid_at:
+                aggregate.latest_valid_at = valid_at
+            return aggregate
+
+    latest_valid_at = None  # the latest valid time of its events (not annotated: it is not an event field)
+
     def view(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.VIEW_FIELDS}
 

@@ -43,3 +43,25 @@ async def stream_message_count(nats_url: str, stream: str) -> int:
             return 0
     finally:
         await nc.close()
+
+
+class StreamWatcher:
+    """One connection for polling a stream's message count quickly (a kill must land mid-publish)."""
+
+    def __init__(self, nats_url: str, stream: str) -> None:
+        self.nats_url = nats_url
+        self.stream = stream
+
+    async def __aenter__(self) -> StreamWatcher:
+        self.nc = await nats.connect(self.nats_url)
+        self.js = self.nc.jetstream()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.nc.close()
+
+    async def count(self) -> int:
+        try:
+            return (await self.js.stream_info(self.stream)).state.messages
+        except nats.js.errors.NotFoundError:
+            return 0

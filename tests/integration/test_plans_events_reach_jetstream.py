@@ -18,7 +18,7 @@ from izlek_common.cloudevents import CloudEvent
 from izlek_common.eventstore import eventsourcing_env
 from izlek_plans.application import PlansApplication
 from izlek_plans.domain.stamp import Author, Stamp
-from streams import read_stream, stream_message_count
+from streams import StreamWatcher, read_stream, stream_message_count
 
 pytestmark = [pytest.mark.postgres, pytest.mark.nats, pytest.mark.timeout(180)]
 
@@ -139,19 +139,21 @@ async def test_a_relay_killed_while_publishing_a_backlog_publishes_every_event_o
             app.change_commitment_status(commitment_id, "in_progress" if (n // 104) % 2 == 0 else "planned", stamp)
     finally:
         app.close()
-    relay_env = {**service_env, "IZLEK_PLANS_RELAY_BATCH_SIZE": "20"}
+    relay_env = {**service_env, "IZLEK_PLANS_RELAY_BATCH_SIZE": "5"}
+    total = 238 + 1200
 
-    kills = 0
-    for _ in range(3):
-        relay = spawn(["relay", "plans"], relay_env, f"relay-{kills}")
-        before = await stream_message_count(nats_server.url, "PLANS")
-        deadline = time.monotonic() + 30
-        while await stream_message_count(nats_server.url, "PLANS") < before + 150:
-            assert time.monotonic() < deadline, relay.log_tail()
-            await asyncio.sleep(0.005)
-        relay.kill()
-        kills += 1
-    assert await stream_message_count(nats_server.url, "PLANS") < 238 + 1200, "killed before the end"
+    counts_at_kill = []
+    async with StreamWatcher(nats_server.url, "PLANS") as stream:
+        for attempt in range(3):
+            relay = spawn(["relay", "plans"], relay_env, f"relay-{attempt}")
+            before = await stream.count()
+            deadline = time.monotonic() + 30
+            while await stream.count() < before + 100:
+                assert time.monotonic() < deadline, relay.log_tail()
+                await asyncio.sleep(0.001)
+            relay.kill()
+            counts_at_kill.append(await stream.count())
+    assert counts_at_kill == sorted(counts_at_kill) and counts_at_kill[-1] < total, counts_at_kill
 
     spawn(["relay", "plans"], relay_env, "relay-final")
     assert await assert_stream_mirrors_store(nats_server.url, postgres_database.url) == 238 + 1200

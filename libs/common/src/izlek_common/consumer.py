@@ -244,7 +244,7 @@ class TrackedConsumer:
                     delay = 0.1
                 except asyncio.CancelledError:
                     raise
-                except Exception as exc:  # noqa: BLE001 - the loop must outlive any one failure
+                except Exception as exc:
                     if self._nc.is_closed:
                         self._log.error("consumer.connection_closed")
                         return

@@ -201,7 +201,7 @@ class EmbeddedNatsServer:
         self._output_tail.clear()
         if self.log_file is not None:
             self.log_file.parent.mkdir(parents=True, exist_ok=True)
-            self._log_handle = open(self.log_file, "ab")  # noqa: SIM115 - open as long as the process
+            self._log_handle = open(self.log_file, "ab")
             stdout: IO[bytes] | int = self._log_handle
         else:
             stdout = subprocess.PIPE

@@ -110,7 +110,7 @@ class Relay:
                     await self.publish_pending(js)
                 except asyncio.CancelledError:
                     raise
-                except Exception as exc:  # noqa: BLE001 - any failure: re-read the stream and retry
+                except Exception as exc:
                     self.stats.errors += 1
                     self.stats.position = None
                     self._js = None  # the stream may be gone (a NATS server with a new store): ensure it again
@@ -128,7 +128,7 @@ class Relay:
         if nc is not None and not nc.is_closed:
             try:
                 await asyncio.wait_for(nc.drain(), timeout=5)
-            except Exception:  # noqa: BLE001 - closing a broken connection must not mask the stop
+            except Exception:
                 await nc.close()
 
     # --- publishing -----------------------------------------------------------------------------------

@@ -103,7 +103,7 @@ def create_app(settings: PlansSettings, application: PlansApplication | None = N
 async def _store_answers(plans: PlansApplication) -> bool:
     try:
         await asyncio.to_thread(plans.recorder.max_notification_id)
-    except Exception as exc:  # noqa: BLE001 - any failure means "not ready"
+    except Exception as exc:
         log.warning("plans.store_unreachable", error=str(exc))
         return False
     return True

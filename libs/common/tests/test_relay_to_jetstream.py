@@ -148,3 +148,21 @@ async def test_a_wake_publishes_without_waiting_for_the_poll(app, nats_server):
     finally:
         stop.set()
         await task
+
+
+async def test_a_relay_started_while_nats_is_down_publishes_once_nats_is_up_and_stops_when_asked(app, nats_server):
+    nats_server.stop()
+    record(app, 2)
+    stop = asyncio.Event()
+    relay = make_relay(app, nats_server.url)
+    task = asyncio.create_task(relay.run(stop))
+    await asyncio.sleep(2.5)
+    assert relay.stats.position is None
+    nats_server.start()
+    async with asyncio.timeout(20):
+        while relay.stats.position != 3:
+            await asyncio.sleep(0.05)
+    nats_server.stop()
+    stop.set()
+    async with asyncio.timeout(15):
+        await task

@@ -180,7 +180,8 @@ class Relay:
 
     async def _jetstream(self) -> JetStreamContext:
         if self._nc is None or self._nc.is_closed:
-            self._nc = await connect(self.nats_url, f"relay-{self.service}")
+            # Bounded, so that a relay started while NATS is down still notices its stop event.
+            self._nc = await connect(self.nats_url, f"relay-{self.service}", initial_connect_timeout=2.0)
             self._js = None
         if self._js is None:
             js = self._nc.jetstream()

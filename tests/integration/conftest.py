@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from izlek_common.auth import issue_token
 from izlek_common.nats_server import find_free_port
 from izlek_common.settings import CommonSettings

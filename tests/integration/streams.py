@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import nats
+
 from izlek_common.cloudevents import CloudEvent
 
 

@@ -14,11 +14,12 @@ import httpx
 import nats
 import pytest
 from conftest import EXAMPLES, IZLEK
+from streams import StreamWatcher, read_stream, stream_message_count
+
 from izlek_common.cloudevents import CloudEvent
+from izlek_common.domain.stamp import Author, Stamp
 from izlek_common.eventstore import eventsourcing_env
 from izlek_plans.application import PlansApplication
-from izlek_plans.domain.stamp import Author, Stamp
-from streams import StreamWatcher, read_stream, stream_message_count
 
 pytestmark = [pytest.mark.postgres, pytest.mark.nats, pytest.mark.timeout(180)]
 

@@ -11,6 +11,7 @@ import structlog
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import Depends, FastAPI
 from fastapi.testclient import TestClient
+
 from izlek_common.auth import (
     Principal,
     PrincipalDep,

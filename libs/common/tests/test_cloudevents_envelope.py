@@ -3,6 +3,8 @@ import re
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
+from pydantic import ValidationError
+
 from izlek_common.cloudevents import (
     CloudEvent,
     IntegrationEvent,
@@ -12,7 +14,6 @@ from izlek_common.cloudevents import (
     message_id,
     register_contract,
 )
-from pydantic import ValidationError
 
 ISTANBUL = timezone(timedelta(hours=3))
 CE_ATTRIBUTE_NAME = re.compile(r"^[a-z0-9]{1,20}$")

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 import structlog
+
 from izlek_common.logging import (
     bind_correlation_id,
     configure_logging,

@@ -2,8 +2,9 @@ import os
 from pathlib import Path
 
 import pytest
-from izlek_common.settings import DEVELOPMENT_JWT_SECRET, CommonSettings
 from pydantic import ValidationError
+
+from izlek_common.settings import DEVELOPMENT_JWT_SECRET, CommonSettings
 
 A_PRODUCTION_SECRET = "9f1c2a7e5b3d4c6a8e0f1b2d3c4a5e6f7a8b9c0d"
 

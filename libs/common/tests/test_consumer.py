@@ -9,18 +9,6 @@ from pathlib import Path
 import psycopg
 import pytest
 import pytest_asyncio
-from izlek_common.consumer import (
-    Disposition,
-    TrackedConsumer,
-    consumer_positions,
-    dead_letters,
-    ensure_tracking_table,
-    stored_position,
-)
-from izlek_common.jetstream import connect, ensure_stream
-from izlek_common.logging import get_correlation_id
-from izlek_common.nats_server import EmbeddedNatsServer
-from izlek_common.testing.fixtures import PostgresDatabase
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
@@ -39,6 +27,19 @@ from sqlalchemy import (
 )
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
+
+from izlek_common.consumer import (
+    Disposition,
+    TrackedConsumer,
+    consumer_positions,
+    dead_letters,
+    ensure_tracking_table,
+    stored_position,
+)
+from izlek_common.jetstream import connect, ensure_stream
+from izlek_common.logging import get_correlation_id
+from izlek_common.nats_server import EmbeddedNatsServer
+from izlek_common.testing.fixtures import PostgresDatabase
 
 pytestmark = [pytest.mark.nats, pytest.mark.timeout(60)]
 

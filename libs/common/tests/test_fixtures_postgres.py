@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import psycopg
 import pytest
+from sqlalchemy import create_engine, text
+
 from izlek_common.nats_server import find_free_port
 from izlek_common.testing.fixtures import (
     POSTGRES_URL_ENV_VAR,
@@ -12,7 +14,6 @@ from izlek_common.testing.fixtures import (
     find_postgres_admin_url,
     throwaway_database,
 )
-from sqlalchemy import create_engine, text
 
 pytestmark = [pytest.mark.postgres, pytest.mark.timeout(60)]
 

@@ -4,6 +4,7 @@ import pytest
 import structlog
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+
 from izlek_common.http import CorrelationIdMiddleware, add_health_routes
 from izlek_common.logging import get_correlation_id
 from izlek_common.problems import NotFound, install_problem_handlers

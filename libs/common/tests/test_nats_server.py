@@ -7,6 +7,8 @@ import socket
 from pathlib import Path
 
 import pytest
+from nats.js.api import StorageType
+
 from izlek_common.jetstream import (
     connect,
     durable_name_for,
@@ -24,7 +26,6 @@ from izlek_common.nats_server import (
     find_free_port,
     nats_server_binary,
 )
-from nats.js.api import StorageType
 
 pytestmark = [pytest.mark.nats, pytest.mark.timeout(60)]
 

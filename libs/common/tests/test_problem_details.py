@@ -3,6 +3,8 @@ from typing import Annotated
 import pytest
 from fastapi import Body, FastAPI, HTTPException
 from fastapi.testclient import TestClient
+from pydantic import BaseModel, Field, ValidationError, field_validator
+
 from izlek_common.logging import correlation_scope
 from izlek_common.problems import (
     PROBLEM_BASE,
@@ -18,7 +20,6 @@ from izlek_common.problems import (
     install_problem_handlers,
     problem_response,
 )
-from pydantic import BaseModel, Field, ValidationError, field_validator
 
 PROBLEM_JSON = "application/problem+json"
 

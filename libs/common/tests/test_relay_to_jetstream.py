@@ -10,6 +10,7 @@ import pytest
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import Notification
+
 from izlek_common.cloudevents import CloudEvent, message_id
 from izlek_common.relay import Relay
 

@@ -12,12 +12,13 @@ from uuid import UUID
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+
 from izlek_common.auth import issue_token
+from izlek_common.domain.stamp import Author, Stamp
 from izlek_common.eventstore import eventsourcing_env
 from izlek_plans.api.app import create_app
 from izlek_plans.application import PlansApplication
 from izlek_plans.domain.commitment import Commitment
-from izlek_plans.domain.stamp import Author, Stamp
 from izlek_plans.importer import import_plan_file
 from izlek_plans.settings import PlansSettings
 

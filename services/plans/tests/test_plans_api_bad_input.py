@@ -10,7 +10,6 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
-from izlek_common.testing.fixtures import throwaway_database
 from plans_testing import (
     EXECUTIVE_COMMITTEE,
     KEDV,
@@ -21,6 +20,8 @@ from plans_testing import (
     make_izmir_sqlite,
     running_service,
 )
+
+from izlek_common.testing.fixtures import throwaway_database
 
 PROBLEM = "application/problem+json"
 

@@ -10,10 +10,6 @@ from typing import Any
 from uuid import UUID
 
 import pytest
-from izlek_common.eventstore import eventsourcing_env
-from izlek_plans.application import PlansApplication
-from izlek_plans.errors import EntityNotFound, NotPermitted, VersionMismatch
-from izlek_plans.importer import import_plan_file
 from plans_testing import (
     EXECUTIVE_COMMITTEE,
     IMPORTER,
@@ -23,6 +19,11 @@ from plans_testing import (
     import_izmir,
     stamp,
 )
+
+from izlek_common.eventsourced.errors import EntityNotFound, NotPermitted, VersionMismatch
+from izlek_common.eventstore import eventsourcing_env
+from izlek_plans.application import PlansApplication
+from izlek_plans.importer import import_plan_file
 
 POSTGRES = pytest.param("postgres", marks=pytest.mark.postgres)
 

@@ -6,11 +6,11 @@ import re
 from pathlib import Path
 
 from izlek_common.cloudevents import CloudEvent, all_contracts
+from izlek_common.domain.stamp import Author
+from izlek_common.eventsourced.publishing import cloudevent_translator, event_type
 from izlek_common.eventstore import eventsourcing_env
 from izlek_plans.application import ENTITY_KINDS, PlansApplication
-from izlek_plans.domain.stamp import Author
 from izlek_plans.importer import import_plan_file
-from izlek_plans.integration import event_type, translator
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "izmir"
 
@@ -37,7 +37,7 @@ def test_every_domain_event_has_a_contract_and_every_contract_an_event():
 def test_the_izmir_import_publishes_valid_cloudevents_with_author_and_valid_time():
     app = PlansApplication(env=eventsourcing_env("memory://"))
     import_plan_file(app, EXAMPLES / "plan.yaml", Author("cli:test", "coordinator", None, "import"))
-    translate = translator(app)
+    translate = cloudevent_translator(app)
     events = [translate(n) for n in app.recorder.select_notifications(1, 1000)]
     assert len(events) == 238
     for cloud_event in events:
@@ -55,7 +55,7 @@ def test_event_types_follow_the_subject_scheme():
     app = PlansApplication(env=eventsourcing_env("memory://"))
     import_plan_file(app, EXAMPLES / "plan.yaml", Author("cli:test", "coordinator"))
     first = app.mapper.to_domain_event(app.recorder.select_notifications(1, 1)[0])
-    assert event_type(first) == "izlek.plans.plan.started.v1"
+    assert event_type("plans", ENTITY_KINDS, first) == "izlek.plans.plan.started.v1"
 
 
 def _aggregate_of(event_class: type) -> type:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+
 from izlek_plans.domain.bands import Band, Direction, achievement, band_for
 
 

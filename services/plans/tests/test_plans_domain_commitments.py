@@ -6,11 +6,12 @@ from datetime import date, datetime
 from uuid import uuid4
 
 import pytest
-from izlek_plans.domain.base import is_correction
+from plans_testing import stamp
+
+from izlek_common.domain.base import is_correction
+from izlek_common.domain.stamp import Author, Stamp
 from izlek_plans.domain.commitment import Commitment
 from izlek_plans.domain.errors import InvalidValue, ReasonRequired, StatusTransitionNotAllowed
-from izlek_plans.domain.stamp import Author, Stamp
-from plans_testing import stamp
 
 
 def a_commitment(status: str = "planned") -> Commitment:

@@ -8,13 +8,14 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
-from izlek_plans.domain import values
-from izlek_plans.domain.base import TrackedAggregate, is_correction
+from plans_testing import stamp
+
+from izlek_common.domain import values
+from izlek_common.domain.base import TrackedAggregate, is_correction
 from izlek_plans.domain.criterion import Measure, SuccessCriterion
 from izlek_plans.domain.errors import InvalidValue, ReasonRequired
 from izlek_plans.domain.indicator import Indicator
 from izlek_plans.domain.plan import ActionPlan
-from plans_testing import stamp
 
 SIX_PROTOCOLS = {
     "kind": "count", "target": 6, "unit": "protocol",

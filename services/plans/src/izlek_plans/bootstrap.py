@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+from izlek_common.eventsourced.publishing import cloudevent_translator
 from izlek_common.eventstore import eventsourcing_env
 from izlek_common.relay import Relay
-
 from izlek_plans.application import PlansApplication
-from izlek_plans.integration import SERVICE, translator
 from izlek_plans.settings import PlansSettings
 
 
@@ -17,7 +16,8 @@ def build_application(settings: PlansSettings) -> PlansApplication:
 
 def build_relay(application: PlansApplication, settings: PlansSettings, nats_url: str) -> Relay:
     """A relay from the application's notification log to the PLANS stream, woken by every save."""
-    relay = Relay(service=SERVICE, recorder=application.recorder, translate=translator(application),
+    relay = Relay(service=application.name, recorder=application.recorder,
+                  translate=cloudevent_translator(application),
                   nats_url=nats_url, batch_size=settings.plans_relay_batch_size)
     application.on_new_events(relay.wake)
     return relay

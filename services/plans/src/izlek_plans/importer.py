@@ -16,11 +16,11 @@ from uuid import UUID
 
 import yaml
 
+from izlek_common.domain.stamp import Author, Stamp
 from izlek_plans.application import PlansApplication
 from izlek_plans.domain.commitment import Commitment
 from izlek_plans.domain.criterion import SuccessCriterion
 from izlek_plans.domain.plan import ActionPlan
-from izlek_plans.domain.stamp import Author, Stamp
 
 
 class PlanFileError(ValueError):

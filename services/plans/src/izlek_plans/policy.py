@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from izlek_common.domain.stamp import Author
+from izlek_common.eventsourced.errors import NotPermitted
 from izlek_plans.domain.commitment import Commitment
 from izlek_plans.domain.plan import ActionPlan
-from izlek_plans.domain.stamp import Author
-from izlek_plans.errors import NotPermitted
 
 PLAN_EDITORS = frozenset({"coordinator", "admin"})
 """Create and edit plans, goals, targets, commitments, criteria and indicators; assign commitments."""

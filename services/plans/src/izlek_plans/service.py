@@ -12,8 +12,8 @@ from fastapi import FastAPI
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from izlek_common.domain.stamp import Author
 from izlek_plans.bootstrap import build_application, build_relay
-from izlek_plans.domain.stamp import Author
 from izlek_plans.importer import ImportReport, PlanFileError, import_plan_file
 from izlek_plans.settings import PlansSettings
 

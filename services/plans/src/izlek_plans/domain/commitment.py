@@ -10,11 +10,11 @@ from uuid import UUID, uuid5
 
 from eventsourcing.domain import event
 
-from izlek_plans.domain import values
-from izlek_plans.domain.base import TrackedAggregate
+from izlek_common.domain import values
+from izlek_common.domain.base import TrackedAggregate
+from izlek_common.domain.stamp import Stamp
 from izlek_plans.domain.errors import InvalidValue, StatusTransitionNotAllowed
 from izlek_plans.domain.plan import PLAN_NAMESPACE
-from izlek_plans.domain.stamp import Stamp
 
 
 class CommitmentStatus(StrEnum):

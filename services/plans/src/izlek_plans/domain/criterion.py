@@ -10,12 +10,12 @@ from uuid import UUID, uuid5
 
 from eventsourcing.domain import event
 
-from izlek_plans.domain import values
+from izlek_common.domain import values
+from izlek_common.domain.base import TrackedAggregate
+from izlek_common.domain.stamp import Stamp
 from izlek_plans.domain.bands import Band
-from izlek_plans.domain.base import TrackedAggregate
 from izlek_plans.domain.errors import InvalidValue
 from izlek_plans.domain.plan import PLAN_NAMESPACE
-from izlek_plans.domain.stamp import Stamp
 
 
 class MeasureKind(StrEnum):

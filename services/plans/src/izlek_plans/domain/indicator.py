@@ -9,13 +9,13 @@ from uuid import UUID, uuid5
 
 from eventsourcing.domain import event
 
-from izlek_plans.domain import values
+from izlek_common.domain import values
+from izlek_common.domain.base import TrackedAggregate
+from izlek_common.domain.stamp import Stamp
 from izlek_plans.domain.bands import Band, Direction, achievement, band_for
-from izlek_plans.domain.base import TrackedAggregate
 from izlek_plans.domain.criterion import BandOverride, _band
 from izlek_plans.domain.errors import InvalidValue
 from izlek_plans.domain.plan import PLAN_NAMESPACE
-from izlek_plans.domain.stamp import Stamp
 
 DETAIL_FIELDS = ("name", "unit", "description", "criterion_id")
 

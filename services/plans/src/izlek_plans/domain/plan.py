@@ -9,10 +9,10 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import event
 
-from izlek_plans.domain import values
-from izlek_plans.domain.base import TrackedAggregate
+from izlek_common.domain import values
+from izlek_common.domain.base import TrackedAggregate
+from izlek_common.domain.stamp import Stamp
 from izlek_plans.domain.errors import DuplicateCode, InvalidValue, UnknownPart
-from izlek_plans.domain.stamp import Stamp
 
 PLAN_NAMESPACE = uuid5(NAMESPACE_URL, "https://izlek.dev/plans")
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from izlek_plans.api.dependencies import AppDep, IfMatchDep, PrincipalDep, expected_version, stamp_for
-from izlek_plans.api.responses import TimeQuery, entity_body, entity_response
+from izlek_common.entity_http import entity_body, entity_response
+from izlek_plans.api.dependencies import AppDep, IfMatchDep, PrincipalDep, Time, expected_version, stamp_for
 from izlek_plans.api.schemas import (
     Assignment,
     CommitmentChange,
@@ -21,7 +21,6 @@ from izlek_plans.application import today_in_turkey
 from izlek_plans.domain.commitment import Commitment
 
 router = APIRouter(tags=["commitments"])
-Time = Annotated[TimeQuery, Depends()]
 
 
 def _body(commitment: Commitment) -> dict:

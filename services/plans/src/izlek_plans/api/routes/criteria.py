@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from izlek_plans.api.dependencies import AppDep, IfMatchDep, PrincipalDep, expected_version, stamp_for
-from izlek_plans.api.responses import TimeQuery, entity_body, entity_response
+from izlek_common.entity_http import entity_body, entity_response
+from izlek_plans.api.dependencies import AppDep, IfMatchDep, PrincipalDep, Time, expected_version, stamp_for
 from izlek_plans.api.schemas import BandOverrideBody, CriterionChange, CriterionDefine
 
 router = APIRouter(tags=["criteria"])
-Time = Annotated[TimeQuery, Depends()]
 
 
 @router.post("/plans/{plan_id}/criteria", status_code=201)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from izlek_plans.api.dependencies import AppDep, IfMatchDep, PrincipalDep, expected_version, stamp_for
-from izlek_plans.api.responses import TimeQuery, entity_body, entity_response
+from izlek_common.entity_http import entity_body, entity_response
+from izlek_plans.api.dependencies import AppDep, IfMatchDep, PrincipalDep, Time, expected_version, stamp_for
 from izlek_plans.api.schemas import (
     ActorGroupDefine,
     GoalAdd,
@@ -22,7 +21,6 @@ from izlek_plans.api.schemas import (
 )
 
 router = APIRouter(prefix="/plans", tags=["plans"])
-Time = Annotated[TimeQuery, Depends()]
 
 
 @router.post("", status_code=201)

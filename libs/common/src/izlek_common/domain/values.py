@@ -6,7 +6,7 @@ import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from izlek_plans.domain.errors import InvalidValue
+from izlek_common.domain.errors import InvalidValue
 
 # A reporting period: a year, a half, a quarter, a month, or an explicit day range.
 _PERIOD = re.compile(r"^\d{4}(-(H[12]|Q[1-4]|(0[1-9]|1[0-2])))?$")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from izlek_plans.domain.errors import InvalidValue, ReasonRequired
+from izlek_common.domain.errors import InvalidValue, ReasonRequired
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The base of every plans aggregate: each event carries a stamp, and each aggregate has a view."""
+"""The base of every Izlek aggregate: each event carries a stamp, and each aggregate has a view."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 
 from eventsourcing.domain import Aggregate
 
-from izlek_plans.domain.stamp import Stamp
+from izlek_common.domain.stamp import Stamp
 
 
 class TrackedAggregate(Aggregate):

@@ -1,4 +1,4 @@
-"""Errors of the plans service layer (domain rule violations live in ``domain.errors``)."""
+"""Errors of the services' use cases (domain rule violations live in ``izlek_common.domain.errors``)."""
 
 from __future__ import annotations
 

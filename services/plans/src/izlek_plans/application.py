@@ -7,8 +7,6 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.utils import get_topic
-
 import izlek_common.contracts.plans  # noqa: F401 - registers the contracts its events are published as
 from izlek_common.domain.base import TrackedAggregate
 from izlek_common.domain.stamp import Stamp
@@ -105,14 +103,8 @@ class PlansApplication(TrackedApplication):
         return self._read(ActionPlan, plan_id, as_of=as_of, valid_at=valid_at)
 
     def list_plans(self) -> list[ActionPlan]:
-        """Every plan, in the order they were started (found by the topic of their first event)."""
-        topic = get_topic(ActionPlan.Started)
-        plan_ids: list[UUID] = []
-        start = 1
-        while batch := self.recorder.select_notifications(start, 1000, topics=[topic]):
-            plan_ids.extend(UUID(str(n.originator_id)) for n in batch)
-            start = batch[-1].id + 1
-        return [self._read(ActionPlan, plan_id) for plan_id in plan_ids]
+        """Every plan, in the order they were started."""
+        return [self._read(ActionPlan, plan_id) for plan_id in self.ids_created_by(ActionPlan.Started)]
 
     # --- commitments ------------------------------------------------------------------------------
 

@@ -30,10 +30,15 @@ class Stamp:
     valid_at: datetime | None = None
     reason: str | None = None
     correlation_id: str | None = None
+    valid_precision: str | None = None
+    """``year``, ``month`` or ``day`` when the valid time is only known that well (a protocol "signed in
+    2019" is valid from 2019-01-01 with precision ``year``); ``None`` means exact."""
 
     def __post_init__(self) -> None:
         if self.valid_at is not None and self.valid_at.utcoffset() is None:
             raise InvalidValue("valid time must carry a time zone")
+        if self.valid_precision not in (None, "year", "month", "day"):
+            raise InvalidValue("valid time precision is year, month or day")
 
     def requiring_reason(self, what: str) -> Stamp:
         if not (self.reason and self.reason.strip()):

@@ -16,6 +16,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording
+from eventsourcing.utils import get_topic
 
 from izlek_common.domain.base import TrackedAggregate, is_correction
 from izlek_common.domain.stamp import Stamp
@@ -76,6 +77,7 @@ class TrackedApplication(Application[UUID]):
                 "kind": "correction" if is_correction(type(domain_event).__name__) else "change",
                 "recorded_at": domain_event.timestamp,
                 "valid_at": stamp.valid_at or domain_event.timestamp,
+                "valid_precision": stamp.valid_precision,
                 "backfilled": stamp.valid_at is not None and stamp.valid_at < domain_event.timestamp,
                 "author": stamp.author,
                 "reason": stamp.reason,
@@ -96,6 +98,20 @@ class TrackedApplication(Application[UUID]):
         return self.entity_kinds[type(aggregate)]
 
     # --- reading and saving ------------------------------------------------------------------------
+
+    def ids_created_by(self, created_event_class: type) -> list[UUID]:
+        """Ids of every aggregate whose first event is of this class, in the order they were created.
+
+        Scans the notification log by topic: fine for the few hundred entities a service lists; the
+        gateway's read models answer the large queries.
+        """
+        topic = get_topic(created_event_class)
+        ids: list[UUID] = []
+        start = 1
+        while batch := self.recorder.select_notifications(start, 1000, topics=[topic]):
+            ids.extend(UUID(str(n.originator_id)) for n in batch)
+            start = batch[-1].id + 1
+        return ids
 
     def exists(self, aggregate_id: UUID) -> bool:
         """Whether anything is recorded under this id."""

@@ -1,0 +1,1 @@
+"""Izlek partners service: organisations, people, liaisons, protocols and purchases."""

@@ -189,3 +189,12 @@ def test_a_role_that_may_never_change_statuses_hears_403_before_anything_is_look
         response = service.client.post(path, headers={**service.headers("auditor"), "If-Match": '"7"'},
                                        json={"status": "done"})
         assert response.status_code == 403
+
+
+def test_a_plan_whose_start_is_scheduled_is_answered_and_read_as_recorded(service: Service) -> None:
+    response = service.client.post("/plans", headers=service.headers(), json={
+        "code": "izmir-2030", "title": "İzmir Eylem Planı 2030", "region": "İzmir", "valid_at": "2030-01-01"})
+
+    assert response.status_code == 201
+    again = service.client.get(response.headers["location"], headers=service.headers("auditor"))
+    assert (again.status_code, again.json()["code"]) == (200, "izmir-2030")

@@ -27,7 +27,8 @@ class CloudEvent(BaseModel):
 
     `id` is `<app>:<notification id>` (see `message_id`), so a re-published event has the same id and
     JetStream drops the duplicate. `subject` is the aggregate id, `time` when the event was recorded and
-    `validtime` when it took effect in the world. Unknown attributes from newer producers are ignored.
+    `validtime` when it took effect in the world (`validprecision` says when that is only known to the year, month
+    or day). Unknown attributes from newer producers are ignored.
     """
 
     model_config = ConfigDict(frozen=True, extra="ignore")
@@ -48,6 +49,7 @@ class CloudEvent(BaseModel):
     actorrole: str
     actororg: str | None = None
     validtime: AwareDatetime
+    validprecision: Literal["year", "month", "day"] | None = None
     correlationid: str | None = None
     reason: str | None = None
     kind: Literal["change", "correction"] = "change"

@@ -75,10 +75,12 @@ def author_of(principal: Principal) -> Author:
                   organisation_id=principal.organisation_id, name=principal.name)
 
 
-def stamp_for(principal: Principal, valid_at: datetime | date | None = None, reason: str | None = None) -> Stamp:
-    """The stamp of an accepted write: its author, valid time and reason, and the request's correlation id."""
+def stamp_for(principal: Principal, valid_at: datetime | date | None = None, reason: str | None = None,
+              valid_precision: str | None = None) -> Stamp:
+    """The stamp of an accepted write: its author, valid time and reason, and the request's correlation id.
+    ``valid_precision`` (``year``, ``month``, ``day``) says the valid time is only known that well."""
     return Stamp(author=author_of(principal), valid_at=as_instant(valid_at), reason=reason,
-                 correlation_id=get_correlation_id())
+                 correlation_id=get_correlation_id(), valid_precision=valid_precision)
 
 
 def as_instant(value: datetime | date | None) -> datetime | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 import izlek_common.contracts.partners  # noqa: F401 - registers the contracts its events are published as
@@ -33,6 +33,8 @@ ENTITY_KINDS: dict[type[TrackedAggregate], str] = {
     Protocol: "protocol",
     PurchaseRecord: "purchase",
 }
+
+A = TypeVar("A", bound=TrackedAggregate)
 
 PROTOCOL_WRITERS = EDITORS | {"liaison"}
 PURCHASE_RECORDERS = EDITORS | {"liaison"}
@@ -76,7 +78,7 @@ class PartnersApplication(TrackedApplication):
         """A municipality designates one of its people as liaison with cooperatives (coordinator, admin)."""
         require_editor(stamp.author, "designate a liaison")
         organisation = self._get(Organisation, organisation_id, expected_version)
-        person = self._get(Person, person_id)
+        person = self._referenced(Person, person_id)
         if person.organisation_code != organisation.code:
             raise InvalidValue(f"{person.name} works for {person.organisation_code}, not {organisation.code}")
         organisation.designate_liaison(person_id, start, stamp, end)
@@ -117,7 +119,7 @@ class PartnersApplication(TrackedApplication):
     def register_person(self, stamp: Stamp, *, organisation_code: str, name: str, **fields: Any) -> UUID:
         """Register a person of a registered organisation (coordinator, admin)."""
         require_editor(stamp.author, "register a person")
-        self.organisation_by_code(organisation_code)
+        self._require_organisation(organisation_code)
         person = Person.register(organisation_code=organisation_code, name=name, stamp=stamp, **fields)
         if self.exists(person.id):
             raise EntityAlreadyExists(f"{person.name} of {organisation_code} is registered already ({person.id})")
@@ -129,7 +131,7 @@ class PartnersApplication(TrackedApplication):
         require_editor(stamp.author, "change a person's details")
         person = self._get(Person, person_id, expected_version)
         if changes.get("organisation_code") is not None:
-            self.organisation_by_code(changes["organisation_code"])
+            self._require_organisation(changes["organisation_code"])
         person.change_details(changes, stamp, correction=correction)
         return self._save(person)
 
@@ -230,7 +232,7 @@ class PartnersApplication(TrackedApplication):
         cooperative = self._require_organisation(cooperative_code)
         if cooperative.type != OrganisationType.COOPERATIVE:
             raise InvalidValue(f"{cooperative_code} is not a cooperative")
-        protocol = self._get(Protocol, protocol_id)
+        protocol = self._referenced(Protocol, protocol_id)
         if not protocol.is_party(municipality_code):
             raise InvalidValue(f"{municipality_code} is not a party of protocol {protocol.code}")
         if not protocol.is_active:
@@ -271,7 +273,7 @@ class PartnersApplication(TrackedApplication):
             if cooperative.type != OrganisationType.COOPERATIVE:
                 raise InvalidValue(f"{cooperative.code} is not a cooperative")
         if changes.get("protocol_id") is not None:
-            protocol = self._get(Protocol, changes["protocol_id"])
+            protocol = self._referenced(Protocol, changes["protocol_id"])
             if not protocol.is_party(purchase.municipality_code):
                 raise InvalidValue(f"{purchase.municipality_code} is not a party of protocol {protocol.code}")
         purchase.correct(changes, stamp)
@@ -327,6 +329,13 @@ class PartnersApplication(TrackedApplication):
             return self._get(Organisation, Organisation.create_id(code))
         except EntityNotFound:
             raise InvalidValue(f"no organisation {code} is registered") from None
+
+    def _referenced(self, cls: type[A], aggregate_id: UUID) -> A:
+        """An entity a command names in its data (not the one it acts on): unknown, the data is invalid."""
+        try:
+            return self._get(cls, aggregate_id)
+        except EntityNotFound:
+            raise InvalidValue(f"no {self.entity_kinds[cls]} {aggregate_id} is registered") from None
 
     def _require_parent(self, parent_code: str | None) -> None:
         if parent_code is not None:

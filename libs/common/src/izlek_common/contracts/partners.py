@@ -1,7 +1,7 @@
 """Integration contracts of the partners service: the ``data`` of its CloudEvents on ``izlek.partners.>``.
 
 A published contract never changes; a new shape is a new class ending in the next ``V<N>``. Amounts travel
-as strings ("1250.50") so that no kuruş is lost to a float.
+as exact decimal strings ("1250.5" is 1,250.50 TRY) so that no kuruş is lost to a float.
 """
 
 from __future__ import annotations

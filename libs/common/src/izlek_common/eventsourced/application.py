@@ -6,6 +6,7 @@ optimistic concurrency, and waking listeners (the in-process relay) after each s
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import threading
 from collections.abc import Callable, Iterable
@@ -138,12 +139,15 @@ class TrackedApplication(Application[UUID]):
     def _read(self, cls: type[A], aggregate_id: UUID, *, as_of: datetime | None = None,
               valid_at: datetime | None = None) -> A:
         """What queries show: by default the state in effect now, so a change scheduled for a later date
-        (valid time in the future) shows only from that date on."""
+        (valid time in the future) shows only from that date on; an entity whose very creation is scheduled
+        shows as recorded."""
         if as_of is None and valid_at is None:
             aggregate = self._read_any(aggregate_id)
             now = datetime.now(UTC)
             if aggregate.latest_valid_at is not None and aggregate.latest_valid_at > now:
-                aggregate = self._read_at(aggregate_id, as_of=None, valid_at=now)
+                # Created with a valid time still to come: shown as recorded rather than not at all.
+                with contextlib.suppress(EntityNotFound):
+                    aggregate = self._read_at(aggregate_id, as_of=None, valid_at=now)
         else:
             aggregate = self._read_at(aggregate_id, as_of=as_of, valid_at=valid_at)
         if not isinstance(aggregate, cls):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 from datetime import date
 from decimal import Decimal
@@ -17,6 +18,17 @@ from izlek_common.domain.stamp import Stamp
 from izlek_partners.domain.errors import InvalidValue, NotAMunicipality
 
 PARTNERS_NAMESPACE = uuid5(NAMESPACE_URL, "https://izlek.dev/partners")
+SLUG_MAX_LENGTH = 200
+_SLUG = re.compile(r"[\w.\-/]+")
+
+
+def slug(value: object, what: str) -> str:
+    """An organisation's or protocol's code: a slug of its Turkish name, which can be longer than the 64
+    characters of a plan's codes (``ss-gumuldur-gumoz-mandarin-kadin-girisimci-uretim-ve-isletme-kooperatifi``)."""
+    result = values.text(value, what, max_length=SLUG_MAX_LENGTH)
+    if not _SLUG.fullmatch(result):
+        raise InvalidValue(f"{what} may hold letters, digits, '.', '-', '_' and '/' only, got {value!r}")
+    return result
 
 
 class OrganisationType(StrEnum):
@@ -73,7 +85,7 @@ class Organisation(TrackedAggregate):
                                    "aliases": aliases, "scope": scope, "contact": contact or Contact()})
         if fields["parent_code"] == code:
             raise InvalidValue("an organisation cannot be its own parent")
-        return cls(code=values.code(code, "organisation code"), stamp=stamp, **fields)
+        return cls(code=slug(code, "organisation code"), stamp=stamp, **fields)
 
     @event("Registered")
     def __init__(self, code: str, name: str, short_name: str | None, type: str, parent_code: str | None,
@@ -211,7 +223,7 @@ def _checked_details(changes: dict[str, Any]) -> dict[str, Any]:
             types = ", ".join(t.value for t in OrganisationType)
             raise InvalidValue(f"organisation type must be one of {types}") from None
     if checked.get("parent_code") is not None:
-        checked["parent_code"] = values.code(checked["parent_code"], "parent organisation")
+        checked["parent_code"] = slug(checked["parent_code"], "parent organisation")
     if "aliases" in checked:
         checked["aliases"] = tuple(values.text(a, "alias", max_length=300) for a in checked["aliases"] or ())
     if "scope" in checked:

@@ -11,7 +11,7 @@ from izlek_common.domain import values
 from izlek_common.domain.base import TrackedAggregate
 from izlek_common.domain.stamp import Stamp
 from izlek_partners.domain.errors import InvalidValue
-from izlek_partners.domain.organisation import PARTNERS_NAMESPACE
+from izlek_partners.domain.organisation import PARTNERS_NAMESPACE, slug
 
 DETAIL_FIELDS = ("name", "title", "email", "phone", "organisation_code")
 
@@ -22,8 +22,9 @@ class Person(TrackedAggregate):
     VIEW_FIELDS = DETAIL_FIELDS
 
     @staticmethod
-    def create_id(organisation_code: str, key: str) -> UUID:
-        return uuid5(PARTNERS_NAMESPACE, f"person:{organisation_code}:{key.strip().casefold()}")
+    def create_id(organisation_code: str, name: str) -> UUID:
+        # eventsourcing calls this with the arguments of __init__ of the same names.
+        return uuid5(PARTNERS_NAMESPACE, f"person:{organisation_code}:{name.strip().casefold()}")
 
     @classmethod
     def register(cls, *, organisation_code: str, name: str, stamp: Stamp, title: str | None = None,
@@ -73,7 +74,7 @@ def _checked(changes: dict[str, Any]) -> dict[str, Any]:
     if "name" in checked:
         checked["name"] = values.text(checked["name"], "name", max_length=200)
     if "organisation_code" in checked:
-        checked["organisation_code"] = values.code(checked["organisation_code"], "organisation")
+        checked["organisation_code"] = slug(checked["organisation_code"], "organisation")
     for name in ("title", "phone"):
         if name in checked:
             checked[name] = values.optional_text(checked[name], name, max_length=200)

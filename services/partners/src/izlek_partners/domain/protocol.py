@@ -15,7 +15,7 @@ from izlek_common.domain import values
 from izlek_common.domain.base import TrackedAggregate
 from izlek_common.domain.stamp import Stamp
 from izlek_partners.domain.errors import InvalidValue, ProtocolTransitionNotAllowed
-from izlek_partners.domain.organisation import PARTNERS_NAMESPACE
+from izlek_partners.domain.organisation import PARTNERS_NAMESPACE, slug
 
 
 class ProtocolStatus(StrEnum):
@@ -116,7 +116,7 @@ class Protocol(TrackedAggregate):
         checked_parties = tuple(_party(p) for p in parties or ())
         _check_unique_parties(checked_parties)
         start, end = _term(term_start, term_end)
-        return cls(code=values.code(code, "protocol code"), title=values.text(title, "title", max_length=500),
+        return cls(code=slug(code, "protocol code"), title=values.text(title, "title", max_length=500),
                    kind=values.code(kind, "kind"), scope=values.optional_text(scope, "scope", max_length=20000),
                    parties=checked_parties, term_start=start, term_end=end,
                    purchase_commitment=PurchaseCommitment.of(purchase_commitment), stamp=stamp)
@@ -294,7 +294,7 @@ def _status(value: str) -> ProtocolStatus:
 def _party(data: dict[str, str]) -> Party:
     if not isinstance(data, dict):
         raise InvalidValue("a party names an organisation and its role")
-    return Party(organisation_code=values.code(data.get("organisation_code"), "party organisation"),
+    return Party(organisation_code=slug(data.get("organisation_code"), "party organisation"),
                  role=values.code(data.get("role"), "party role"))
 
 

@@ -14,7 +14,7 @@ from izlek_common.domain import values
 from izlek_common.domain.base import TrackedAggregate
 from izlek_common.domain.stamp import Stamp
 from izlek_partners.domain.errors import InvalidValue, PurchaseTransitionNotAllowed
-from izlek_partners.domain.organisation import PARTNERS_NAMESPACE
+from izlek_partners.domain.organisation import PARTNERS_NAMESPACE, slug
 
 
 class PurchaseStatus(StrEnum):
@@ -50,8 +50,8 @@ class PurchaseRecord(TrackedAggregate):
                category: str, purchased_on: date, invoice_reference: str, stamp: Stamp) -> PurchaseRecord:
         """Record a purchase; the invoice reference is unique per municipality."""
         return cls(
-            municipality_code=values.code(municipality_code, "municipality"),
-            cooperative_code=values.code(cooperative_code, "cooperative"),
+            municipality_code=slug(municipality_code, "municipality"),
+            cooperative_code=slug(cooperative_code, "cooperative"),
             protocol_id=protocol_id,
             amount=values.money(amount, "amount"),
             category=values.text(category, "category", max_length=200),
@@ -126,7 +126,7 @@ class PurchaseRecord(TrackedAggregate):
         if "purchased_on" in checked:
             checked["purchased_on"] = _date(checked["purchased_on"])
         if "cooperative_code" in checked:
-            checked["cooperative_code"] = values.code(checked["cooperative_code"], "cooperative")
+            checked["cooperative_code"] = slug(checked["cooperative_code"], "cooperative")
         checked = self._only_changed(checked)
         if not checked:
             return False

@@ -1,0 +1,1 @@
+"""HTTP entrypoint of the partners service: translates requests into PartnersApplication calls."""

@@ -1,0 +1,21 @@
+"""Dependencies of the partners routes: the application, and the shared ones of every entity API."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from izlek_common.auth import PrincipalDep
+from izlek_common.entity_http import IfMatchDep, TimeQuery
+from izlek_partners.application import PartnersApplication
+
+
+def get_application(request: Request) -> PartnersApplication:
+    return request.app.state.application
+
+
+AppDep = Annotated[PartnersApplication, Depends(get_application)]
+Time = Annotated[TimeQuery, Depends()]
+
+__all__ = ["AppDep", "IfMatchDep", "PrincipalDep", "Time"]

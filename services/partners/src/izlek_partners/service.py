@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import getpass
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from izlek_common.domain.stamp import Author
+from izlek_common.importing import cli_author, progress_bar
 from izlek_partners.bootstrap import build_application, build_relay
 from izlek_partners.importer import (
     ImportReport,
@@ -50,7 +49,7 @@ class PartnersService:
 
     def load_demo_data(self, settings: PartnersSettings, data_dir: Path, console: Console) -> None:  # type: ignore[override]
         """Organisations first, then the protocols between them."""
-        author = _cli_author("demo-data", "izlek run")
+        author = cli_author("demo-data", "izlek run")
         for file_name, importer in (("partners.yaml", import_partners_file),
                                     ("protocols.yaml", import_protocols_file)):
             path = data_dir / file_name
@@ -85,7 +84,7 @@ def import_protocols(
 def _run_import(path: Path, importer: Importer, author: str | None, command: str) -> None:
     console = Console(stderr=True)
     try:
-        report = _import_with_progress(PartnersSettings(), path, importer, _cli_author(author, command), console)
+        report = _import_with_progress(PartnersSettings(), path, importer, cli_author(author, command), console)
     except PartnersFileError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
@@ -96,21 +95,10 @@ def _import_with_progress(settings: PartnersSettings, path: Path, importer: Impo
                           console: Console) -> ImportReport:
     application = build_application(settings)
     try:
-        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                      TextColumn("{task.fields[what]}"), TimeElapsedColumn(), console=console) as progress:
-            task = progress.add_task(f"importing {path.name}", total=None, what="")
-
-            def advance(done: int, total: int, what: str) -> None:
-                progress.update(task, completed=done, total=total, what=what)
-
+        with progress_bar(console, f"importing {path.name}") as advance:
             return importer(application, path, author, advance)
     finally:
         application.close()
-
-
-def _cli_author(subject: str | None, command: str) -> Author:
-    user = subject or f"cli:{getpass.getuser()}"
-    return Author(subject=user, role="coordinator", organisation_id=None, name=command)
 
 
 SERVICE = PartnersService()

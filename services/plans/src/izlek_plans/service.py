@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import getpass
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from fastapi import FastAPI
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from izlek_common.domain.stamp import Author
+from izlek_common.importing import cli_author, progress_bar
 from izlek_plans.bootstrap import build_application, build_relay
 from izlek_plans.importer import ImportReport, PlanFileError, import_plan_file
 from izlek_plans.settings import PlansSettings
@@ -40,7 +39,7 @@ class PlansService:
     def load_demo_data(self, settings: PlansSettings, data_dir: Path, console: Console) -> None:  # type: ignore[override]
         plan_file = data_dir / "plan.yaml"
         if plan_file.exists():
-            report = _import_with_progress(settings, plan_file, _cli_author("demo-data"), console)
+            report = _import_with_progress(settings, plan_file, cli_author("demo-data", "izlek run"), console)
             console.print(_summary(report))
 
     def register_commands(self, cli: typer.Typer) -> None:
@@ -54,7 +53,7 @@ def import_plan(
     """Load an action plan through the plans service's own commands; running it twice changes nothing."""
     console = Console(stderr=True)
     try:
-        report = _import_with_progress(PlansSettings(), path, _cli_author(author), console)
+        report = _import_with_progress(PlansSettings(), path, cli_author(author, "izlek import-plan"), console)
     except PlanFileError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
@@ -64,21 +63,10 @@ def import_plan(
 def _import_with_progress(settings: PlansSettings, path: Path, author: Author, console: Console) -> ImportReport:
     application = build_application(settings)
     try:
-        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                      TextColumn("{task.fields[what]}"), TimeElapsedColumn(), console=console) as progress:
-            task = progress.add_task(f"importing {path.name}", total=None, what="")
-
-            def advance(done: int, total: int, what: str) -> None:
-                progress.update(task, completed=done, total=total, what=what)
-
+        with progress_bar(console, f"importing {path.name}") as advance:
             return import_plan_file(application, path, author, advance)
     finally:
         application.close()
-
-
-def _cli_author(subject: str | None) -> Author:
-    user = subject or f"cli:{getpass.getuser()}"
-    return Author(subject=user, role="coordinator", organisation_id=None, name="izlek import-plan")
 
 
 def _summary(report: ImportReport) -> str:

@@ -16,6 +16,8 @@ from streams import read_stream
 
 pytestmark = [pytest.mark.nats, pytest.mark.timeout(120)]
 
+PARTNERS_EVENTS = 52 + 8  # 52 organisations; 3 protocols drafted and signed, 2 drafts
+
 
 @pytest.fixture
 def usual_ports_taken() -> Iterator[None]:
@@ -53,7 +55,7 @@ def start_izlek_run(tmp_path, name: str) -> ServiceProcess:
     return process
 
 
-async def test_izlek_run_loads_the_izmir_plan_once_and_publishes_it_with_the_usual_ports_taken(
+async def test_izlek_run_loads_the_izmir_data_once_and_publishes_it_with_the_usual_ports_taken(
     tmp_path, usual_ports_taken, coordinator_headers
 ):
     first = start_izlek_run(tmp_path, "first-run")
@@ -64,10 +66,12 @@ async def test_izlek_run_loads_the_izmir_plan_once_and_publishes_it_with_the_usu
         commitments = httpx.get(f"{api.group(1)}/plans", headers=coordinator_headers).json()[0]["commitment_ids"]
         assert len(commitments) == 104
         for _ in range(100):
-            if len((await read_stream(nats_url, "PLANS")).events) == 238:
+            if len((await read_stream(nats_url, "PLANS")).events) == 238 and \
+                    len((await read_stream(nats_url, "PARTNERS")).events) == PARTNERS_EVENTS:
                 break
             await asyncio.sleep(0.1)
         assert (await read_stream(nats_url, "PLANS")).notification_ids == list(range(1, 239))
+        assert (await read_stream(nats_url, "PARTNERS")).notification_ids == list(range(1, PARTNERS_EVENTS + 1))
     finally:
         first.stop()
     assert first.process.returncode == 0, first.log_tail()
@@ -81,5 +85,6 @@ async def test_izlek_run_loads_the_izmir_plan_once_and_publishes_it_with_the_usu
         nats_url = wait_for_line(second, r"NATS \(JetStream\) at (nats://127\.0\.0\.1:\d+)").group(1)
         await asyncio.sleep(1.0)
         assert (await read_stream(nats_url, "PLANS")).notification_ids == list(range(1, 239))
+        assert (await read_stream(nats_url, "PARTNERS")).notification_ids == list(range(1, PARTNERS_EVENTS + 1))
     finally:
         second.stop()

@@ -6,19 +6,17 @@ exact to the kuruş: a number is read through its shortest text, and anything fi
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal, Self
 from uuid import UUID
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from izlek_common.auth import Principal
 from izlek_common.domain import values
 from izlek_common.domain.errors import InvalidValue
-from izlek_common.domain.stamp import Stamp
-from izlek_common.entity_http import expected_version, stamp_for
+from izlek_common.request_bodies import Backdatable, Body, ChangeOrCorrection, Stamped, not_a_boolean
 
 Code = Field(min_length=1, max_length=64)
 SLUG_LENGTH = 200
@@ -27,20 +25,13 @@ Slug = Field(min_length=1, max_length=SLUG_LENGTH)
 ShortText = Field(min_length=1, max_length=500)
 
 
-def _not_a_boolean(value: Any) -> Any:
-    # Pydantic's lax mode would read JSON true and false as the numbers 1 and 0.
-    if isinstance(value, bool):
-        raise PydanticCustomError("number_type", "Input should be a number, not true or false")
-    return value
-
-
 def _refused(error: InvalidValue) -> PydanticCustomError:
     # The domain's message goes in the context: it may hold braces, which a template would try to fill.
     return PydanticCustomError("value_error", "{reason}", {"reason": str(error)})
 
 
 def _money(value: Any) -> Decimal:
-    _not_a_boolean(value)
+    not_a_boolean(value)
     if not isinstance(value, str | int | float | Decimal):
         raise PydanticCustomError("decimal_type", "An amount is a number or a text such as \"1250.50\"")
     try:
@@ -50,7 +41,7 @@ def _money(value: Any) -> Decimal:
 
 
 def _decimal(value: Any) -> Decimal:
-    _not_a_boolean(value)
+    not_a_boolean(value)
     if not isinstance(value, str | int | float | Decimal):
         raise PydanticCustomError("decimal_type", "Input should be a number or a text such as \"2.5\"")
     try:
@@ -60,14 +51,13 @@ def _decimal(value: Any) -> Decimal:
 
 
 def _partial_date(value: Any) -> str:
-    _not_a_boolean(value)
+    not_a_boolean(value)
     try:
         return values.partial_date(value, "date")
     except InvalidValue as error:
         raise _refused(error) from None
 
 
-Whole = Annotated[int, BeforeValidator(_not_a_boolean)]
 Money = Annotated[Decimal, BeforeValidator(_money), Field(
     description="Turkish lira, exact to the kuruş: a number or a text such as \"1250.50\"; more than zero.")]
 Quantity = Annotated[Decimal, BeforeValidator(_decimal)]
@@ -78,77 +68,6 @@ OrganisationTypeName = Literal["cooperative", "municipality_metropolitan", "muni
                                "union", "city_council", "public_agency", "university", "ngo", "other"]
 ProtocolStatusName = Literal["draft", "proposed", "council_approved", "council_rejected", "signed", "in_force",
                              "suspended", "terminated", "expired", "renewed"]
-
-
-class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    ENVELOPE: ClassVar[frozenset[str]] = frozenset({"valid_at", "reason", "expected_version", "valid_precision"})
-
-    def given(self, *exclude: str) -> dict[str, Any]:
-        """The fields the client actually sent (nested bodies as dicts), minus the envelope fields."""
-        names = self.model_fields_set - self.ENVELOPE - set(exclude)
-        return self.model_dump(include=names, exclude_unset=True)
-
-
-class Stamped(Body):
-    """Fields every write may carry: when it took effect, why, and the version it was based on."""
-
-    valid_at: date | datetime | None = Field(
-        None, description="When the change took effect in the world (default: when it is recorded). "
-        "A date means the start of that day, UTC.")
-    reason: str | None = Field(None, max_length=2000, description="Why; required for corrections, rejections, "
-                               "suspensions, terminations, disputes and voids.")
-    expected_version: Whole | None = Field(
-        None, ge=1, description="The version you read (or send If-Match); 409 if the entity has moved on.")
-
-    def stamp(self, principal: Principal) -> Stamp:
-        """The stamp of this write by ``principal``."""
-        return stamp_for(principal, self.valid_at, self.reason)
-
-    def version(self, if_match: int | None) -> int | None:
-        """The version the write is based on, from If-Match or the body."""
-        return expected_version(if_match, self.expected_version)
-
-
-class Backdatable(Stamped):
-    """A write whose valid time may be known only to the year or month ("signed in 2019")."""
-
-    valid_precision: Literal["year", "month", "day"] | None = Field(
-        None, description="How well the valid time is known. With 'year', valid_at is the 1st of January of that "
-        "year; with 'month', the 1st of the month; omitted, valid_at is exact.")
-
-    def stamp(self, principal: Principal) -> Stamp:
-        return stamp_for(principal, self.valid_at, self.reason, self.valid_precision)
-
-    @model_validator(mode="after")
-    def _precision_names_the_start_of_a_period(self) -> Self:
-        if self.valid_precision is None:
-            return self
-        if self.valid_at is None:
-            raise ValueError("valid_precision needs valid_at: the first day of the year, month or the day itself")
-        if isinstance(self.valid_at, datetime):
-            if self.valid_at.timetz().replace(tzinfo=None) != time.min:
-                raise ValueError(f"a valid time known to the {self.valid_precision} is a date, not a time of day")
-            day = self.valid_at.date()
-        else:
-            day = self.valid_at
-        if self.valid_precision == "year" and (day.month, day.day) != (1, 1):
-            raise ValueError("a valid time known to the year is written as the 1st of January, e.g. 2019-01-01")
-        if self.valid_precision == "month" and day.day != 1:
-            raise ValueError("a valid time known to the month is written as its 1st day, e.g. 2019-09-01")
-        return self
-
-
-class ChangeOrCorrection(Stamped):
-    ENVELOPE: ClassVar[frozenset[str]] = Stamped.ENVELOPE | {"kind"}
-
-    kind: Literal["change", "correction"] = Field(
-        "change", description="'correction' fixes a recording mistake (needs a reason); 'change' is a real change.")
-
-    @property
-    def correction(self) -> bool:
-        return self.kind == "correction"
 
 
 # --- organisations ------------------------------------------------------------------------------------------

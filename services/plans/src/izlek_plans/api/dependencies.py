@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from izlek_common.auth import PrincipalDep
-from izlek_common.entity_http import IfMatchDep, TimeQuery, as_instant, expected_version, stamp_for
+from izlek_common.entity_http import IfMatchDep, TimeQuery
 from izlek_plans.application import PlansApplication
 
 
@@ -18,4 +18,4 @@ def get_application(request: Request) -> PlansApplication:
 AppDep = Annotated[PlansApplication, Depends(get_application)]
 Time = Annotated[TimeQuery, Depends()]
 
-__all__ = ["AppDep", "IfMatchDep", "PrincipalDep", "Time", "as_instant", "expected_version", "stamp_for"]
+__all__ = ["AppDep", "IfMatchDep", "PrincipalDep", "Time"]

@@ -4,50 +4,18 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
-from pydantic_core import PydanticCustomError
+
+from izlek_common.request_bodies import Body, ChangeOrCorrection, Stamped, Whole, not_a_boolean
 
 Code = Field(min_length=1, max_length=64)
 Text = Field(min_length=1, max_length=4000)
 
 
-def _not_a_boolean(value: Any) -> Any:
-    # Pydantic's lax mode would read JSON true and false as the numbers 1 and 0.
-    if isinstance(value, bool):
-        raise PydanticCustomError("number_type", "Input should be a number, not true or false")
-    return value
-
-
-Whole = Annotated[int, BeforeValidator(_not_a_boolean)]
-Number = Annotated[Decimal | int, BeforeValidator(_not_a_boolean)]
-
-
-class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    def given(self, *exclude: str) -> dict[str, Any]:
-        """The fields the client actually sent, minus the envelope fields."""
-        skipped = {"valid_at", "reason", "expected_version", "kind", *exclude}
-        return {name: getattr(self, name) for name in self.model_fields_set if name not in skipped}
-
-
-class Stamped(Body):
-    """Fields every write may carry: when it took effect, why, and the version it was based on."""
-
-    valid_at: date | datetime | None = Field(
-        None, description="When the change took effect in the world (default: when it is recorded). "
-        "A date means the start of that day, UTC.")
-    reason: str | None = Field(None, max_length=2000, description="Why; required for corrections and drops.")
-    expected_version: Whole | None = Field(
-        None, ge=1, description="The version you read (or send If-Match); 409 if the entity has moved on.")
-
-
-class ChangeOrCorrection(Stamped):
-    kind: Literal["change", "correction"] = Field(
-        "change", description="'correction' fixes a recording mistake (needs a reason); 'change' is a real change.")
+Number = Annotated[Decimal | int, BeforeValidator(not_a_boolean)]
 
 
 class PlanStart(Stamped):

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from izlek_common.entity_http import entity_body, entity_response
-from izlek_plans.api.dependencies import AppDep, IfMatchDep, PrincipalDep, Time, expected_version, stamp_for
+from izlek_plans.api.dependencies import AppDep, IfMatchDep, PrincipalDep, Time
 from izlek_plans.api.schemas import (
     Assignment,
     CommitmentChange,
@@ -35,7 +35,7 @@ def _response(commitment: Commitment, status_code: int = 200, location: str | No
 def register_commitment(plan_id: UUID, body: CommitmentRegister, app: AppDep,
                         principal: PrincipalDep) -> JSONResponse:
     """Register a commitment under a target of the plan (coordinator, admin)."""
-    commitment_id = app.register_commitment(plan_id, stamp_for(principal, body.valid_at, body.reason),
+    commitment_id = app.register_commitment(plan_id, body.stamp(principal),
                                             **body.given())
     return _response(app.get_commitment(commitment_id), 201, f"/commitments/{commitment_id}")
 
@@ -86,8 +86,8 @@ def change_status(commitment_id: UUID, body: StatusChange, app: AppDep, principa
                   if_match: IfMatchDep) -> JSONResponse:
     """Change a commitment's status (coordinator, admin, or a liaison or member of the responsible
     organisation). Dropping or reopening needs a reason; a forbidden move answers 409 with the allowed ones."""
-    app.change_commitment_status(commitment_id, body.status, stamp_for(principal, body.valid_at, body.reason),
-                                 expected_version(if_match, body.expected_version))
+    app.change_commitment_status(commitment_id, body.status, body.stamp(principal),
+                                 body.version(if_match))
     return _response(app.get_commitment(commitment_id))
 
 
@@ -95,8 +95,8 @@ def change_status(commitment_id: UUID, body: StatusChange, app: AppDep, principa
 def add_evidence(commitment_id: UUID, body: EvidenceAdd, app: AppDep, principal: PrincipalDep,
                  if_match: IfMatchDep) -> JSONResponse:
     """Attach evidence to a commitment (same roles as a status change)."""
-    app.add_commitment_evidence(commitment_id, stamp_for(principal, body.valid_at, body.reason),
-                                expected_version(if_match, body.expected_version), **body.given())
+    app.add_commitment_evidence(commitment_id, body.stamp(principal),
+                                body.version(if_match), **body.given())
     return _response(app.get_commitment(commitment_id))
 
 
@@ -104,8 +104,8 @@ def add_evidence(commitment_id: UUID, body: EvidenceAdd, app: AppDep, principal:
 def assign(commitment_id: UUID, body: Assignment, app: AppDep, principal: PrincipalDep,
            if_match: IfMatchDep) -> JSONResponse:
     """Give the commitment to an actor group and/or an organisation (coordinator, admin)."""
-    app.assign_commitment(commitment_id, stamp_for(principal, body.valid_at, body.reason),
-                          expected_version(if_match, body.expected_version),
+    app.assign_commitment(commitment_id, body.stamp(principal),
+                          body.version(if_match),
                           actor_group=body.actor_group, organisation_id=body.organisation_id)
     return _response(app.get_commitment(commitment_id))
 
@@ -115,9 +115,9 @@ def change_commitment(commitment_id: UUID, body: CommitmentChange, app: AppDep, 
                       if_match: IfMatchDep) -> JSONResponse:
     """Change a commitment's title, due date or position; with ``kind: correction`` and a reason, fix a
     recording mistake in any field, the status included."""
-    stamp = stamp_for(principal, body.valid_at, body.reason)
-    version = expected_version(if_match, body.expected_version)
-    if body.kind == "correction":
+    stamp = body.stamp(principal)
+    version = body.version(if_match)
+    if body.correction:
         app.correct_commitment(commitment_id, body.given(), stamp, version)
     else:
         app.change_commitment(commitment_id, body.given(), stamp, version)

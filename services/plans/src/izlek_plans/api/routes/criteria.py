@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from izlek_common.entity_http import entity_body, entity_response
-from izlek_plans.api.dependencies import AppDep, IfMatchDep, PrincipalDep, Time, expected_version, stamp_for
+from izlek_plans.api.dependencies import AppDep, IfMatchDep, PrincipalDep, Time
 from izlek_plans.api.schemas import BandOverrideBody, CriterionChange, CriterionDefine
 
 router = APIRouter(tags=["criteria"])
@@ -20,7 +20,7 @@ def define_criterion(plan_id: UUID, body: CriterionDefine, app: AppDep, principa
     fields = body.given()
     fields["measure"] = body.measure.model_dump()
     fields["parts"] = [part.model_dump() for part in body.parts]
-    criterion_id = app.define_criterion(plan_id, stamp_for(principal, body.valid_at, body.reason), **fields)
+    criterion_id = app.define_criterion(plan_id, body.stamp(principal), **fields)
     return entity_response(app.get_criterion(criterion_id), 201, f"/criteria/{criterion_id}")
 
 
@@ -41,12 +41,12 @@ def change_criterion(criterion_id: UUID, body: CriterionChange, app: AppDep, pri
                      if_match: IfMatchDep) -> JSONResponse:
     """Reword a criterion or change its measure; ``kind: correction`` with a reason fixes a mistake."""
     app.change_criterion(
-        criterion_id, stamp_for(principal, body.valid_at, body.reason),
-        expected_version(if_match, body.expected_version),
+        criterion_id, body.stamp(principal),
+        body.version(if_match),
         text=body.text,
         measure=None if body.measure is None else body.measure.model_dump(),
         parts=None if body.parts is None else [part.model_dump() for part in body.parts],
-        correction=body.kind == "correction",
+        correction=body.correction,
     )
     return entity_response(app.get_criterion(criterion_id))
 
@@ -55,6 +55,6 @@ def change_criterion(criterion_id: UUID, body: CriterionChange, app: AppDep, pri
 def override_band(criterion_id: UUID, body: BandOverrideBody, app: AppDep, principal: PrincipalDep,
                   if_match: IfMatchDep) -> JSONResponse:
     """Set a band by hand with a reason (shown beside the computed band), or withdraw it with ``band: null``."""
-    app.override_criterion_band(criterion_id, body.band, stamp_for(principal, body.valid_at, body.reason),
-                                expected_version(if_match, body.expected_version), period=body.period)
+    app.override_criterion_band(criterion_id, body.band, body.stamp(principal),
+                                body.version(if_match), period=body.period)
     return entity_response(app.get_criterion(criterion_id))

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from izlek_common.entity_http import entity_body, entity_response
-from izlek_plans.api.dependencies import AppDep, IfMatchDep, PrincipalDep, Time, expected_version, stamp_for
+from izlek_plans.api.dependencies import AppDep, IfMatchDep, PrincipalDep, Time
 from izlek_plans.api.schemas import (
     ActualRecord,
     BaselineSet,
@@ -24,7 +24,7 @@ router = APIRouter(tags=["indicators"])
 @router.post("/plans/{plan_id}/indicators", status_code=201)
 def define_indicator(plan_id: UUID, body: IndicatorDefine, app: AppDep, principal: PrincipalDep) -> JSONResponse:
     """Define an indicator with its unit, direction and baseline (coordinator, admin)."""
-    indicator_id = app.define_indicator(plan_id, stamp_for(principal, body.valid_at, body.reason), **body.given())
+    indicator_id = app.define_indicator(plan_id, body.stamp(principal), **body.given())
     return entity_response(app.get_indicator(indicator_id), 201, f"/indicators/{indicator_id}")
 
 
@@ -44,8 +44,8 @@ def get_indicator(indicator_id: UUID, app: AppDep, principal: PrincipalDep, time
 def change_indicator(indicator_id: UUID, body: IndicatorChange, app: AppDep, principal: PrincipalDep,
                      if_match: IfMatchDep) -> JSONResponse:
     """Rename an indicator, change its unit or description, or link it to a criterion."""
-    app.change_indicator(indicator_id, body.given(), stamp_for(principal, body.valid_at, body.reason),
-                         expected_version(if_match, body.expected_version))
+    app.change_indicator(indicator_id, body.given(), body.stamp(principal),
+                         body.version(if_match))
     return entity_response(app.get_indicator(indicator_id))
 
 
@@ -53,9 +53,9 @@ def change_indicator(indicator_id: UUID, body: IndicatorChange, app: AppDep, pri
 def set_baseline(indicator_id: UUID, body: BaselineSet, app: AppDep, principal: PrincipalDep,
                  if_match: IfMatchDep) -> JSONResponse:
     """Set or correct the baseline (Başlangıç değeri)."""
-    app.set_indicator_baseline(indicator_id, body.value, stamp_for(principal, body.valid_at, body.reason),
-                               expected_version(if_match, body.expected_version), period=body.period,
-                               correction=body.kind == "correction")
+    app.set_indicator_baseline(indicator_id, body.value, body.stamp(principal),
+                               body.version(if_match), period=body.period,
+                               correction=body.correction)
     return entity_response(app.get_indicator(indicator_id))
 
 
@@ -64,9 +64,9 @@ def set_target(indicator_id: UUID, body: TargetValueSet, app: AppDep, principal:
                if_match: IfMatchDep) -> JSONResponse:
     """Set or correct the target value of a period."""
     app.set_indicator_target(indicator_id, body.period, body.value,
-                             stamp_for(principal, body.valid_at, body.reason),
-                             expected_version(if_match, body.expected_version),
-                             correction=body.kind == "correction")
+                             body.stamp(principal),
+                             body.version(if_match),
+                             correction=body.correction)
     return entity_response(app.get_indicator(indicator_id))
 
 
@@ -75,10 +75,10 @@ def record_actual(indicator_id: UUID, body: ActualRecord, app: AppDep, principal
                   if_match: IfMatchDep) -> JSONResponse:
     """Record or correct the actual value (Gerçekleşen) of a period, with evidence and a comment."""
     app.record_indicator_actual(indicator_id, body.period, body.value,
-                                stamp_for(principal, body.valid_at, body.reason),
-                                expected_version(if_match, body.expected_version),
+                                body.stamp(principal),
+                                body.version(if_match),
                                 evidence=tuple(body.evidence), comment=body.comment,
-                                correction=body.kind == "correction")
+                                correction=body.correction)
     return entity_response(app.get_indicator(indicator_id))
 
 
@@ -86,6 +86,6 @@ def record_actual(indicator_id: UUID, body: ActualRecord, app: AppDep, principal
 def override_band(indicator_id: UUID, period: str, body: PeriodBandOverride, app: AppDep,
                   principal: PrincipalDep, if_match: IfMatchDep) -> JSONResponse:
     """Set a period's band by hand with a reason, or withdraw it with ``band: null``."""
-    app.override_indicator_band(indicator_id, period, body.band, stamp_for(principal, body.valid_at, body.reason),
-                                expected_version(if_match, body.expected_version))
+    app.override_indicator_band(indicator_id, period, body.band, body.stamp(principal),
+                                body.version(if_match))
     return entity_response(app.get_indicator(indicator_id))

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from izlek_common.entity_http import entity_body, entity_response
-from izlek_plans.api.dependencies import AppDep, IfMatchDep, PrincipalDep, Time, expected_version, stamp_for
+from izlek_plans.api.dependencies import AppDep, IfMatchDep, PrincipalDep, Time
 from izlek_plans.api.schemas import (
     ActorGroupDefine,
     GoalAdd,
@@ -26,7 +26,7 @@ router = APIRouter(prefix="/plans", tags=["plans"])
 @router.post("", status_code=201)
 def start_plan(body: PlanStart, app: AppDep, principal: PrincipalDep) -> JSONResponse:
     """Start an action plan (coordinator, admin)."""
-    plan_id = app.start_plan(stamp_for(principal, body.valid_at, body.reason), **body.given())
+    plan_id = app.start_plan(body.stamp(principal), **body.given())
     return entity_response(app.get_plan(plan_id), 201, f"/plans/{plan_id}")
 
 
@@ -46,8 +46,8 @@ def get_plan(plan_id: UUID, app: AppDep, principal: PrincipalDep, time: Time) ->
 def change_plan(plan_id: UUID, body: PlanChange, app: AppDep, principal: PrincipalDep,
                 if_match: IfMatchDep) -> JSONResponse:
     """Change the plan's fields, or correct them (``kind: correction`` with a reason)."""
-    app.change_plan(plan_id, body.given(), stamp_for(principal, body.valid_at, body.reason),
-                    expected_version(if_match, body.expected_version), correction=body.kind == "correction")
+    app.change_plan(plan_id, body.given(), body.stamp(principal),
+                    body.version(if_match), correction=body.correction)
     return entity_response(app.get_plan(plan_id))
 
 
@@ -65,8 +65,8 @@ def list_goals(plan_id: UUID, app: AppDep, principal: PrincipalDep, time: Time) 
 def add_goal(plan_id: UUID, body: GoalAdd, app: AppDep, principal: PrincipalDep,
              if_match: IfMatchDep) -> JSONResponse:
     """Add a goal (coordinator, admin)."""
-    app.add_goal(plan_id, stamp_for(principal, body.valid_at, body.reason),
-                 expected_version(if_match, body.expected_version), **body.given())
+    app.add_goal(plan_id, body.stamp(principal),
+                 body.version(if_match), **body.given())
     return entity_response(app.get_plan(plan_id), 201)
 
 
@@ -74,8 +74,8 @@ def add_goal(plan_id: UUID, body: GoalAdd, app: AppDep, principal: PrincipalDep,
 def change_goal(plan_id: UUID, code: str, body: GoalChange, app: AppDep, principal: PrincipalDep,
                 if_match: IfMatchDep) -> JSONResponse:
     """Change or correct a goal's number or titles."""
-    app.change_goal(plan_id, code, body.given(), stamp_for(principal, body.valid_at, body.reason),
-                    expected_version(if_match, body.expected_version), correction=body.kind == "correction")
+    app.change_goal(plan_id, code, body.given(), body.stamp(principal),
+                    body.version(if_match), correction=body.correction)
     return entity_response(app.get_plan(plan_id))
 
 
@@ -89,8 +89,8 @@ def list_targets(plan_id: UUID, app: AppDep, principal: PrincipalDep, time: Time
 def add_target(plan_id: UUID, body: TargetAdd, app: AppDep, principal: PrincipalDep,
                if_match: IfMatchDep) -> JSONResponse:
     """Add a target under one of the plan's goals."""
-    app.add_target(plan_id, stamp_for(principal, body.valid_at, body.reason),
-                   expected_version(if_match, body.expected_version), **body.given())
+    app.add_target(plan_id, body.stamp(principal),
+                   body.version(if_match), **body.given())
     return entity_response(app.get_plan(plan_id), 201)
 
 
@@ -98,8 +98,8 @@ def add_target(plan_id: UUID, body: TargetAdd, app: AppDep, principal: Principal
 def change_target(plan_id: UUID, code: str, body: TargetChange, app: AppDep, principal: PrincipalDep,
                   if_match: IfMatchDep) -> JSONResponse:
     """Change or correct a target's number or titles."""
-    app.change_target(plan_id, code, body.given(), stamp_for(principal, body.valid_at, body.reason),
-                      expected_version(if_match, body.expected_version), correction=body.kind == "correction")
+    app.change_target(plan_id, code, body.given(), body.stamp(principal),
+                      body.version(if_match), correction=body.correction)
     return entity_response(app.get_plan(plan_id))
 
 
@@ -109,8 +109,8 @@ def define_actor_group(plan_id: UUID, body: ActorGroupDefine, app: AppDep, princ
     """Define or redefine an actor group (e.g. "Kooperatifler") and the organisations it names."""
     fields = body.given()
     fields["organisation_ids"] = tuple(body.organisation_ids)
-    app.define_actor_group(plan_id, stamp_for(principal, body.valid_at, body.reason),
-                           expected_version(if_match, body.expected_version), **fields)
+    app.define_actor_group(plan_id, body.stamp(principal),
+                           body.version(if_match), **fields)
     return entity_response(app.get_plan(plan_id))
 
 
@@ -118,6 +118,6 @@ def define_actor_group(plan_id: UUID, body: ActorGroupDefine, app: AppDep, princ
 def define_priority(plan_id: UUID, body: PriorityDefine, app: AppDep, principal: PrincipalDep,
                     if_match: IfMatchDep) -> JSONResponse:
     """Define or redefine a priority (Öncelik) of the plan."""
-    app.define_priority(plan_id, stamp_for(principal, body.valid_at, body.reason),
-                        expected_version(if_match, body.expected_version), **body.given())
+    app.define_priority(plan_id, body.stamp(principal),
+                        body.version(if_match), **body.given())
     return entity_response(app.get_plan(plan_id))

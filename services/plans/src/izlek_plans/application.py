@@ -131,7 +131,7 @@ class PlansApplication(TrackedApplication):
         """Move a commitment to another status (planned, in_progress, done, dropped)."""
         require_commitment_role(stamp.author, "change the status of a commitment")
         commitment = self._get(Commitment, commitment_id, expected_version)
-        require_commitment_updater(stamp.author, commitment, self._get(ActionPlan, commitment.plan_id),
+        require_commitment_updater(stamp.author, commitment, lambda: self._get(ActionPlan, commitment.plan_id),
                                    "change the status of this commitment")
         commitment.change_status(status, stamp)
         return self._save(commitment)
@@ -140,7 +140,7 @@ class PlansApplication(TrackedApplication):
                                 **fields: Any) -> int:
         require_commitment_role(stamp.author, "add evidence to a commitment")
         commitment = self._get(Commitment, commitment_id, expected_version)
-        require_commitment_updater(stamp.author, commitment, self._get(ActionPlan, commitment.plan_id),
+        require_commitment_updater(stamp.author, commitment, lambda: self._get(ActionPlan, commitment.plan_id),
                                    "add evidence to this commitment")
         commitment.add_evidence(stamp=stamp, **fields)
         return self._save(commitment)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from izlek_common.domain.stamp import Author
 from izlek_common.eventsourced.errors import NotPermitted
 from izlek_plans.domain.commitment import Commitment
@@ -30,13 +32,14 @@ def require_commitment_role(author: Author, action: str) -> None:
         )
 
 
-def require_commitment_updater(author: Author, commitment: Commitment, plan: ActionPlan, action: str) -> None:
+def require_commitment_updater(author: Author, commitment: Commitment, plan: Callable[[], ActionPlan],
+                               action: str) -> None:
     """Editors may update any commitment; liaisons and members only those assigned to their organisation,
-    directly or through an actor group that names it."""
+    directly or through an actor group that names it (``plan`` is read only for them)."""
     if author.role in PLAN_EDITORS:
         return
     if author.role in ORGANISATION_BOUND and author.organisation_id:
-        group = plan.actor_groups.get(commitment.actor_group or "")
+        group = plan().actor_groups.get(commitment.actor_group or "")
         members = group.organisation_ids if group else ()
         if commitment.is_assigned_to(author.organisation_id, members):
             return

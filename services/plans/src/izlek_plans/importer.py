@@ -7,7 +7,9 @@ Ids are derived from the codes in the file, so running the import twice changes 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -16,7 +18,10 @@ from uuid import UUID
 
 import yaml
 
+from izlek_common.domain.errors import DomainRuleViolation
 from izlek_common.domain.stamp import Author, Stamp
+from izlek_common.eventsourced.errors import EntityAlreadyExists
+from izlek_common.eventstore import eventsourcing_env
 from izlek_plans.application import PlansApplication
 from izlek_plans.domain.commitment import Commitment
 from izlek_plans.domain.criterion import SuccessCriterion
@@ -61,6 +66,14 @@ def import_plan_file(app: PlansApplication, path: Path, author: Author,
         raise PlanFileError(f"{path} has no 'plan' section")
     timeline = _timeline(path.parent / "timeline.yaml")
     reason = f"imported from {path.name} (sha256 {hashlib.sha256(raw).hexdigest()[:12]})"
+    # A rehearsal on an empty store in memory meets every problem of the file before anything is written.
+    rehearsal = PlansApplication(env=eventsourcing_env("memory://"))
+    try:
+        PlanImport(rehearsal, document, author, reason, timeline, None).run()
+    except PlanFileError as exc:
+        raise PlanFileError(f"{path}: {exc}; nothing was imported") from None
+    finally:
+        rehearsal.close()
     return PlanImport(app, document, author, reason, timeline, progress).run()
 
 
@@ -81,9 +94,11 @@ class PlanImport:
         return Stamp(author=self.author, valid_at=self.valid_at, reason=self.reason)
 
     def run(self) -> ImportReport:
-        steps = self._steps()
+        with _naming_the_problem("the file's structure"):
+            steps = self._steps()
         for done, (what, step) in enumerate(steps, start=1):
-            kind, outcome = step()
+            with _naming_the_problem(what):
+                kind, outcome = step()
             self.report.count(outcome, kind)
             self.progress(done, len(steps), what)
         return self.report
@@ -113,6 +128,9 @@ class PlanImport:
             for criterion in row.get("criteria") or []:
                 steps.append((f"criterion {criterion['id']}", lambda c=criterion, r=row:
                               self._criterion(plan_id, r, c)))
+        twice = sorted(what for what, count in Counter(what for what, _ in steps).items() if count > 1)
+        if twice:
+            raise PlanFileError(f"{', '.join(twice)} listed more than once")
         return steps
 
     def _plan(self, plan: dict[str, Any], plan_id: UUID) -> tuple[str, str]:
@@ -233,3 +251,16 @@ def _text(value: Any) -> str | None:
 
 def _outcome(before: int, after: int) -> str:
     return "unchanged" if before == after else "changed"
+
+
+@contextmanager
+def _naming_the_problem(what: str) -> Iterator[None]:
+    """Turns a malformed entry (a missing field, a wrong type, a broken rule) into a PlanFileError naming it."""
+    try:
+        yield
+    except KeyError as exc:
+        raise PlanFileError(f"{what}: the field {exc.args[0]!r} is missing") from None
+    except (TypeError, AttributeError) as exc:
+        raise PlanFileError(f"{what}: an entry has the wrong shape ({exc})") from None
+    except (DomainRuleViolation, EntityAlreadyExists) as exc:
+        raise PlanFileError(f"{what}: {exc}") from None

@@ -16,7 +16,7 @@ $(UV):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 
-$(VENV)/.synced: $(UV) uv.lock pyproject.toml libs/common/pyproject.toml services/plans/pyproject.toml services/partners/pyproject.toml
+$(VENV)/.synced: $(UV) uv.lock pyproject.toml libs/common/pyproject.toml services/plans/pyproject.toml services/partners/pyproject.toml gateway/pyproject.toml
 	$(UV) sync --frozen --all-packages --python $(PYTHON)
 	@touch $@
 

@@ -1,0 +1,156 @@
+"""The projector: every event of the service streams, applied once to the read models.
+
+`project` is the pure, synchronous part: one CloudEvent, one handler, one audit row, in the caller's
+transaction. `Projector` runs one `TrackedConsumer` per stream, so each message's effects commit with the
+consumer's position; a message that cannot be projected (not JSON, no contract, no handler, a change to an entity
+never seen) raises and is set aside in ``consumer_dead_letters`` while the rest goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Sequence
+
+import structlog
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.js.errors import NotFoundError
+from sqlalchemy import Engine, insert
+from sqlalchemy.orm import Session
+
+from izlek_common.cloudevents import CloudEvent
+from izlek_common.consumer import TrackedConsumer
+from izlek_common.jetstream import durable_name_for, stream_name_for
+from izlek_gateway.projections import HANDLERS, UnknownEventType
+from izlek_gateway.read_models.database import drop_database, upgrade_database
+from izlek_gateway.read_models.tables import entity_events
+
+__all__ = ["CONSUMER", "SERVICES", "Projector", "RebuildProgress", "project", "project_message"]
+
+logger = structlog.get_logger(__name__)
+
+CONSUMER = "gateway"
+SERVICES = ("plans", "partners")
+"""The services whose streams the gateway projects, in the order a rebuild replays them."""
+
+RebuildProgress = Callable[[int, int, str], None]
+"""Called with (messages applied, messages in the streams, stream being replayed)."""
+
+
+def project(session: Session, event: CloudEvent, *, stream_seq: int | None = None) -> None:
+    """Apply `event` to the read models and record it in ``entity_events``; does not commit.
+
+    Raises `UnknownEventType` when no handler knows its type and pydantic's ``ValidationError`` when its data
+    does not fit the contract.
+    """
+    projection = HANDLERS.get(event.type)
+    if projection is None:
+        raise UnknownEventType(f"the gateway projects no event of type {event.type!r}")
+    data = projection.contract.model_validate(event.data)
+    projection.handler(session, event, data)
+    service, aggregate = event.type.split(".")[1:3]
+    session.execute(insert(entity_events).values(
+        service=service,
+        notification_id=event.notificationid,
+        stream_seq=stream_seq,
+        entity_type=aggregate,
+        entity_id=event.subject,
+        version=event.aggregateversion,
+        event_type=event.type,
+        kind=event.kind,
+        actor=event.actor,
+        actor_role=event.actorrole,
+        actor_org=event.actororg,
+        recorded_at=event.time,
+        valid_at=event.validtime,
+        valid_precision=event.validprecision,
+        reason=event.reason,
+        correlation_id=event.correlationid,
+        data=data.model_dump(mode="json"),
+    ))
+
+
+def project_message(session: Session, message: Msg) -> None:
+    """The consumers' message handler: parse the CloudEvent and project it."""
+    project(session, CloudEvent.from_json_bytes(message.data), stream_seq=message.metadata.sequence.stream)
+
+
+class Projector:
+    """Keeps the read models in step with the streams of `services`, one durable consumer each
+    (``gateway-from-plans``, ``gateway-from-partners``). One projector per read-model database at a time."""
+
+    def __init__(self, nats_client: Client, engine: Engine, *, services: Sequence[str] = SERVICES,
+                 batch_size: int = 200, fetch_timeout: float = 1.0) -> None:
+        self.nats_client = nats_client
+        self.engine = engine
+        self.consumers = [
+            TrackedConsumer(nats_client, engine, stream=stream_name_for(service),
+                            durable=durable_name_for(CONSUMER, service), handler=project_message,
+                            batch_size=batch_size, fetch_timeout=fetch_timeout)
+            for service in services
+        ]
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Project every stream until `stop` is set."""
+        await asyncio.gather(*(consumer.run(stop) for consumer in self.consumers))
+
+    async def wait_caught_up(self, timeout: float = 60.0) -> dict[str, int]:
+        """Wait until every consumer has applied its stream up to its last message (as of the call); return
+        the position per stream. The projector must be running (`run`)."""
+        positions = await asyncio.gather(*(consumer.wait_caught_up(timeout) for consumer in self.consumers))
+        return {consumer.stream: position for consumer, position in zip(self.consumers, positions, strict=True)}
+
+    async def run_until_caught_up(self, timeout: float = 60.0) -> dict[str, int]:
+        """Run until every stream is applied up to its last message (as of the call); return the positions."""
+        stop = asyncio.Event()
+        running = asyncio.create_task(self.run(stop))
+        try:
+            return await self.wait_caught_up(timeout)
+        finally:
+            stop.set()
+            await running
+
+    async def rebuild(self, progress: RebuildProgress | None = None, timeout: float = 600.0) -> dict[str, int]:
+        """Drop every read model, the consumers' positions and dead letters and their durables, then replay
+        the streams from their first message. The projector must not be running elsewhere meanwhile."""
+        js = self.nats_client.jetstream()
+        for consumer in self.consumers:
+            with contextlib.suppress(NotFoundError):
+                await js.delete_consumer(consumer.stream, consumer.durable)
+        await asyncio.to_thread(drop_database, self.engine)
+        await asyncio.to_thread(upgrade_database, self.engine)
+        totals = {consumer.stream: await self._stream_length(consumer.stream) for consumer in self.consumers}
+        logger.info("projector.rebuilding", streams=totals)
+        stop = asyncio.Event()
+        running = asyncio.create_task(self.run(stop))
+        try:
+            async with asyncio.timeout(timeout):
+                await self._report_until_done(totals, progress)
+        finally:
+            stop.set()
+            await running
+        positions = {consumer.stream: consumer.position() for consumer in self.consumers}
+        logger.info("projector.rebuilt", positions=positions)
+        return positions
+
+    async def _report_until_done(self, totals: dict[str, int], progress: RebuildProgress | None) -> None:
+        total = sum(totals.values())
+        while True:
+            positions = await asyncio.to_thread(
+                lambda: {consumer.stream: consumer.position() for consumer in self.consumers}
+            )
+            applied = sum(min(positions[stream], totals[stream]) for stream in totals)
+            current = next((s for s in totals if positions[s] < totals[s]), next(reversed(totals), ""))
+            if progress is not None:
+                progress(applied, total, current)
+            if applied >= total:
+                return
+            await asyncio.sleep(0.1)
+
+    async def _stream_length(self, stream: str) -> int:
+        try:
+            info = await self.nats_client.jetstream().stream_info(stream)
+        except NotFoundError:
+            return 0
+        return int(info.state.last_seq)

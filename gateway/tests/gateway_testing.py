@@ -1,0 +1,73 @@
+"""Helpers shared by the gateway's tests: the İzmir data in in-memory services, and read-model counts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+
+from izlek_common.cloudevents import CloudEvent
+from izlek_common.domain.stamp import Author
+from izlek_common.eventsourced.application import TrackedApplication
+from izlek_common.eventsourced.publishing import cloudevent_translator
+from izlek_common.eventstore import eventsourcing_env
+from izlek_gateway.read_models.tables import READ_MODEL_TABLES
+from izlek_partners.application import PartnersApplication
+from izlek_partners.importer import import_partners_file, import_protocols_file
+from izlek_plans.application import PlansApplication
+from izlek_plans.importer import import_plan_file
+
+IZMIR = Path(__file__).resolve().parents[2] / "examples" / "izmir"
+IMPORTER = Author(subject="ayse@kedv.org.tr", role="coordinator", organisation_id="kedv", name="Ayşe")
+
+IZMIR_COUNTS = {
+    "plans": 1, "goals": 2, "targets": 5, "actor_groups": 5, "priorities": 3, "commitments": 104,
+    "criteria": 7, "organisations": 52, "protocols": 5, "entity_events": 238 + 60,
+}
+"""What the İzmir import projects to (examples/izmir: 238 events of plans, 60 of partners)."""
+
+
+@dataclass
+class IzmirServices:
+    plans: PlansApplication
+    partners: PartnersApplication
+
+    def events(self, app: TrackedApplication, after: int = 0) -> list[CloudEvent]:
+        """The CloudEvents the relay would publish for `app`'s notifications after `after`."""
+        translate = cloudevent_translator(app)
+        return [translate(n) for n in app.recorder.select_notifications(after + 1, 100_000)]
+
+
+@contextmanager
+def izmir_services() -> Iterator[IzmirServices]:
+    """The plans and partners applications, in memory, with the İzmir plan, partners and protocols imported."""
+    plans = PlansApplication(env=eventsourcing_env("memory://"))
+    partners = PartnersApplication(env=eventsourcing_env("memory://"))
+    try:
+        import_plan_file(plans, IZMIR / "plan.yaml", IMPORTER)
+        import_partners_file(partners, IZMIR / "partners.yaml", IMPORTER)
+        import_protocols_file(partners, IZMIR / "protocols.yaml", IMPORTER)
+        yield IzmirServices(plans, partners)
+    finally:
+        plans.close()
+        partners.close()
+
+
+def row_counts(engine: Engine, names: Any = None) -> dict[str, int]:
+    """Rows per read-model table (those of `names`, or every one)."""
+    tables = [t for t in READ_MODEL_TABLES if names is None or t.name in names]
+    with engine.connect() as connection:
+        return {t.name: connection.execute(select(func.count()).select_from(t)).scalar_one() for t in tables}
+
+
+def snapshot(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
+    """Every read-model row, in primary-key order: two projections are equal when their snapshots are."""
+    with engine.connect() as connection:
+        return {
+            table.name: [tuple(row) for row in connection.execute(select(table).order_by(*table.primary_key))]
+            for table in READ_MODEL_TABLES
+        }

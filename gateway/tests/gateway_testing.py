@@ -71,3 +71,18 @@ def snapshot(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
             table.name: [tuple(row) for row in connection.execute(select(table).order_by(*table.primary_key))]
             for table in READ_MODEL_TABLES
         }
+
+
+def projected_izmir_engine() -> Engine:
+    """A migrated in-memory SQLite read-model database holding the projected İzmir import (dispose it after)."""
+    from sqlalchemy.orm import Session
+
+    from izlek_gateway.projector import project
+    from izlek_gateway.read_models.database import create_read_model_engine, upgrade_database
+
+    engine = create_read_model_engine("sqlite://")
+    upgrade_database(engine)
+    with izmir_services() as services, Session(engine) as session, session.begin():
+        for event in services.events(services.plans) + services.events(services.partners):
+            project(session, event)
+    return engine

@@ -47,6 +47,23 @@ def wait_for_line(process: ServiceProcess, pattern: str, timeout: float = 60) ->
     raise TimeoutError(f"no line matching {pattern!r}:\n{process.log_tail()}")
 
 
+async def projected_counts(gateway: str, headers: dict[str, str], timeout: float = 30) -> dict[str, int]:
+    """What the gateway's read models show once the projector has caught up with both streams."""
+    query = ('{ commitments(first: 1) { totalCount } organisations(type: "cooperative") { code } '
+             "protocols { code } }")
+    counts: dict[str, int] = {}
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient(base_url=gateway, headers=headers) as client:
+        while time.monotonic() < deadline:
+            data = (await client.post("/graphql", json={"query": query})).json()["data"]
+            counts = {"commitments": data["commitments"]["totalCount"],
+                      "cooperatives": len(data["organisations"]), "protocols": len(data["protocols"])}
+            if counts == {"commitments": 104, "cooperatives": 9, "protocols": 5}:
+                break
+            await asyncio.sleep(0.2)
+    return counts
+
+
 def start_izlek_run(tmp_path, name: str) -> ServiceProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("IZLEK_")}
     env.update({"IZLEK_VAR_DIR": str(tmp_path / "var"), "COLUMNS": "200"})
@@ -72,6 +89,9 @@ async def test_izlek_run_loads_the_izmir_data_once_and_publishes_it_with_the_usu
             await asyncio.sleep(0.1)
         assert (await read_stream(nats_url, "PLANS")).notification_ids == list(range(1, 239))
         assert (await read_stream(nats_url, "PARTNERS")).notification_ids == list(range(1, PARTNERS_EVENTS + 1))
+        gateway = wait_for_line(first, r"gateway API on (http://127\.0\.0\.1:\d+)").group(1)
+        assert await projected_counts(gateway, coordinator_headers) == {"commitments": 104, "cooperatives": 9,
+                                                                         "protocols": 5}
     finally:
         first.stop()
     assert first.process.returncode == 0, first.log_tail()

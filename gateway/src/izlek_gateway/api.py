@@ -1,0 +1,91 @@
+"""The gateway's FastAPI application: GraphQL over the read models at ``/graphql``, and the projector beside it.
+
+The gateway has no event store, so it is built here rather than with ``create_service_app``; it shares the
+services' bearer auth, problem+json, correlation ids and health routes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import structlog
+from fastapi import FastAPI
+from sqlalchemy import Engine, text
+from strawberry.fastapi import GraphQLRouter
+
+from izlek_common.auth import PrincipalDep, TokenVerifier, install_auth
+from izlek_common.http import CorrelationIdMiddleware, add_health_routes
+from izlek_common.jetstream import connect
+from izlek_common.problems import install_problem_handlers
+from izlek_gateway.graphql.context import GatewayContext
+from izlek_gateway.graphql.schema import schema
+from izlek_gateway.projector import Projector
+from izlek_gateway.read_models.database import create_read_model_engine, upgrade_database
+from izlek_gateway.settings import GatewaySettings
+
+log = structlog.get_logger(__name__)
+
+
+def create_app(settings: GatewaySettings, engine: Engine | None = None, nats_url: str | None = None) -> FastAPI:
+    """Build the gateway API on `engine` (default: the database of ``settings.database_url``). With a NATS URL
+    the projector runs in the same process and keeps the read models in step with the streams."""
+    owns_engine = engine is None
+    read_models = engine if engine is not None else create_read_model_engine(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await asyncio.to_thread(upgrade_database, read_models)
+        stop = asyncio.Event()
+        client = None
+        task = None
+        if nats_url:
+            client = await connect(nats_url, "izlek-gateway")
+            task = asyncio.create_task(Projector(client, read_models).run(stop), name="gateway-projector")
+        try:
+            yield
+        finally:
+            stop.set()
+            if task is not None:
+                await task
+            if client is not None:
+                await client.drain()
+            if owns_engine:
+                read_models.dispose()
+
+    async def request_context(principal: PrincipalDep) -> AsyncIterator[GatewayContext]:
+        # Every role may read; the connection is never committed, so the request cannot write.
+        with read_models.connect() as connection:
+            yield GatewayContext(connection=connection, principal=principal)
+
+    app = FastAPI(
+        title="Izlek gateway",
+        version="1.0",
+        description="GraphQL over the read models projected from every service's stream: plans, commitments, "
+        "organisations, protocols, purchases and the history of every entity.",
+        lifespan=lifespan,
+    )
+    app.add_middleware(CorrelationIdMiddleware)
+    install_problem_handlers(app)
+    install_auth(app, TokenVerifier(settings))
+    add_health_routes(app, ready_check=lambda: _database_answers(read_models))
+    app.include_router(
+        GraphQLRouter(schema, context_getter=request_context,
+                      graphql_ide="graphiql" if settings.environment == "development" else None),
+        prefix="/graphql",
+    )
+    return app
+
+
+async def _database_answers(engine: Engine) -> bool:
+    def ping() -> None:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+
+    try:
+        await asyncio.to_thread(ping)
+    except Exception as exc:
+        log.warning("read_models_unreachable", error=str(exc))
+        return False
+    return True

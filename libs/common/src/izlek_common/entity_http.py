@@ -13,12 +13,13 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, time
 from typing import Annotated, Any
+from uuid import UUID
 
 import structlog
 from fastapi import APIRouter, Depends, FastAPI, Header, Query
 from fastapi.responses import JSONResponse
 
-from izlek_common.auth import Principal, TokenVerifier, install_auth
+from izlek_common.auth import Principal, PrincipalDep, TokenVerifier, install_auth
 from izlek_common.domain.base import TrackedAggregate
 from izlek_common.domain.errors import InvalidValue, TransitionRefused
 from izlek_common.domain.stamp import Author, Stamp
@@ -183,7 +184,22 @@ def create_service_app(
     add_health_routes(app, ready_check=lambda: _store_answers(application))
     for router in routers:
         app.include_router(router)
+    app.include_router(_history_router(application))
     return app
+
+
+def _history_router(application: TrackedApplication) -> APIRouter:
+    """``GET /history/{id}``: the same in every service, over whatever entities it keeps."""
+    router = APIRouter(tags=["history"])
+    kinds = ", ".join(application.entity_kinds.values())
+
+    @router.get("/history/{entity_id}", summary="History", description=(
+        f"Every event of a {kinds}: type, kind (change or correction), author, recorded at, valid at and its "
+        "precision, reason, and the fields it changed."))
+    def history(entity_id: UUID, principal: PrincipalDep) -> dict[str, Any]:
+        return application.history(entity_id)
+
+    return router
 
 
 async def _store_answers(application: TrackedApplication) -> bool:

@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from izlek_common.auth import TokenVerifier
 from izlek_common.entity_http import create_service_app
 from izlek_common.problems import InvalidInput
-from izlek_partners.api.routes import history, organisations, people, protocols, purchases
+from izlek_partners.api.routes import organisations, people, protocols, purchases
 from izlek_partners.application import PartnersApplication
 from izlek_partners.bootstrap import build_application, build_relay
 from izlek_partners.domain.errors import NotAMunicipality
@@ -32,7 +32,7 @@ def create_app(settings: PartnersSettings, application: PartnersApplication | No
         "every read can look back in time.",
         application=app,
         verifier=TokenVerifier(settings),
-        routers=[organisations.router, people.router, protocols.router, purchases.router, history.router],
+        routers=[organisations.router, people.router, protocols.router, purchases.router],
         relay=((lambda: build_relay(app, settings, relay_url))
                if settings.partners_relay_enabled and relay_url else None),
         error_problems=PARTNERS_ERROR_PROBLEMS,

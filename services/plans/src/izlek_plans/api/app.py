@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from izlek_common.auth import TokenVerifier
 from izlek_common.entity_http import create_service_app
 from izlek_common.problems import AlreadyExists, InvalidInput
-from izlek_plans.api.routes import commitments, criteria, history, indicators, plans
+from izlek_plans.api.routes import commitments, criteria, indicators, plans
 from izlek_plans.application import PlansApplication
 from izlek_plans.bootstrap import build_application, build_relay
 from izlek_plans.domain.errors import DuplicateCode, UnknownPart
@@ -30,7 +30,7 @@ def create_app(settings: PlansSettings, application: PlansApplication | None = N
         "events. Every write names its author; every read can look back in time.",
         application=app,
         verifier=TokenVerifier(settings),
-        routers=[plans.router, commitments.router, criteria.router, indicators.router, history.router],
+        routers=[plans.router, commitments.router, criteria.router, indicators.router],
         relay=(lambda: build_relay(app, settings, relay_url)) if settings.plans_relay_enabled and relay_url else None,
         error_problems=PLANS_ERROR_PROBLEMS,
         close_application=application is None,

@@ -55,7 +55,8 @@ def test_a_query_with_a_forged_token_is_refused(client: TestClient) -> None:
 
 @pytest.mark.parametrize("role", ["auditor", "coordinator", "admin", "partner_app"])
 def test_every_role_may_read_the_plans(client: TestClient, settings: GatewaySettings, role: str) -> None:
-    token = issue_token(settings, subject=f"{role}@example.org", role=role)
+    scopes = ["plan:izmir-eylem-plani"] if role == "partner_app" else []
+    token = issue_token(settings, subject=f"{role}@example.org", role=role, scopes=scopes)
 
     response = client.post("/graphql", json=PLANS, headers={"Authorization": f"Bearer {token}"})
 

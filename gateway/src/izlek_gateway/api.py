@@ -57,7 +57,11 @@ def create_app(settings: GatewaySettings, engine: Engine | None = None, nats_url
     async def request_context(principal: PrincipalDep) -> AsyncIterator[GatewayContext]:
         # Every role may read; the connection is never committed, so the request cannot write.
         with read_models.connect() as connection:
-            yield GatewayContext(connection=connection, principal=principal)
+            context = GatewayContext(connection=connection, principal=principal)
+            try:
+                yield context
+            finally:
+                context.close()
 
     app = FastAPI(
         title="Izlek gateway",

@@ -11,12 +11,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import structlog
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js.errors import NotFoundError
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, insert, select
 from sqlalchemy.orm import Session
 
 from izlek_common.cloudevents import CloudEvent
@@ -24,7 +25,7 @@ from izlek_common.consumer import TrackedConsumer
 from izlek_common.jetstream import durable_name_for, stream_name_for
 from izlek_gateway.projections import HANDLERS, UnknownEventType
 from izlek_gateway.read_models.database import drop_database, upgrade_database
-from izlek_gateway.read_models.tables import entity_events
+from izlek_gateway.read_models.tables import commitments, criteria, entity_events, indicators
 
 __all__ = ["CONSUMER", "SERVICES", "Projector", "RebuildProgress", "project", "project_message"]
 
@@ -56,6 +57,7 @@ def project(session: Session, event: CloudEvent, *, stream_seq: int | None = Non
         stream_seq=stream_seq,
         entity_type=aggregate,
         entity_id=event.subject,
+        plan_id=_plan_of(session, service, aggregate, event.subject, data),
         version=event.aggregateversion,
         event_type=event.type,
         kind=event.kind,
@@ -69,6 +71,23 @@ def project(session: Session, event: CloudEvent, *, stream_seq: int | None = Non
         correlation_id=event.correlationid,
         data=data.model_dump(mode="json"),
     ))
+
+
+PLAN_BOUND_TABLES = {"commitment": commitments, "criterion": criteria, "indicator": indicators}
+
+
+def _plan_of(session: Session, service: str, aggregate: str, subject: str, data: Any) -> str | None:
+    """The plan an event of the plans service belongs to; None for other services."""
+    if service != "plans":
+        return None
+    if aggregate == "plan":
+        return subject
+    if (plan_id := getattr(data, "plan_id", None)) is not None:
+        return str(plan_id)
+    table = PLAN_BOUND_TABLES.get(aggregate)
+    if table is None:
+        return None
+    return session.execute(select(table.c.plan_id).where(table.c.id == subject)).scalar_one_or_none()
 
 
 def project_message(session: Session, message: Msg) -> None:

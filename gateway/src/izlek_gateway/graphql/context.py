@@ -1,18 +1,25 @@
-"""The per-request context: a read-only connection to the read models, the caller and the DataLoaders.
+"""The per-request context: the caller, what they may see, and the views of the read models they query.
 
-Loaders batch the nested fields of one request into one query per kind (goals, targets and commitments by plan,
-organisations by code, parties by protocol), so a list of plans costs a fixed number of queries.
+A *view* is the read models at one point in time: the present, or as of a recorded time (`asOf`) and valid at
+a valid time (`validAt`). Each root field of a query chooses its view (`open_view`), and every field under it
+reads through the same view (`view(info)`), so ``{ now: plan(id: …) { … } then: plan(id: …, asOf: …) { … } }``
+answers each half from its own point in time.
+
+Loaders batch the nested fields of one view into one query per kind (goals, targets and commitments by plan,
+organisations by code, parties by protocol), so a list of plans costs a fixed number of queries. SQL runs in a
+worker thread, one statement at a time per view, never on the event loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Table, select
+from sqlalchemy import ColumnElement, Connection, Executable, Row, Table, or_, select, true
 from strawberry.dataloader import DataLoader
 from strawberry.fastapi import BaseContext
 from strawberry.types import Info
@@ -22,7 +29,8 @@ from izlek_gateway.graphql.commitment import Commitment
 from izlek_gateway.graphql.organisation import Organisation
 from izlek_gateway.graphql.plan import Goal, Target
 from izlek_gateway.graphql.protocol import ProtocolParty
-from izlek_gateway.read_models.tables import commitments, goals, organisations, protocol_parties, targets
+from izlek_gateway.graphql.scope import PlanScope
+from izlek_gateway.read_models.tables import commitments, goals, organisations, plans, protocol_parties, targets
 
 TURKEY = timezone(timedelta(hours=3), "TRT")
 """Turkey keeps UTC+3 all year: a commitment is overdue from the day after its due date there."""
@@ -34,11 +42,60 @@ def today_in_turkey(now: datetime | None = None) -> date:
     return (now or datetime.now(UTC)).astimezone(TURKEY).date()
 
 
-def _grouped(connection: Connection, table: Table, key: str, order: Sequence[Any],
+@dataclass
+class View:
+    """The read models at one point in time. ``as_of`` and ``valid_at`` are None for the present."""
+
+    connection: Connection
+    today: date
+    scope: PlanScope
+    as_of: datetime | None = None
+    valid_at: datetime | None = None
+    loaders: Loaders = field(init=False)
+    _lock: asyncio.Lock = field(init=False, default_factory=asyncio.Lock)
+    _visible_plan_ids: frozenset[str] | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        self.loaders = Loaders.for_view(self)
+
+    @property
+    def is_present(self) -> bool:
+        return self.as_of is None and self.valid_at is None
+
+    async def rows(self, statement: Executable) -> list[Row[Any]]:
+        """Every row `statement` returns, read in a worker thread."""
+        async with self._lock:
+            return await asyncio.to_thread(lambda: list(self.connection.execute(statement)))
+
+    async def first(self, statement: Executable) -> Row[Any] | None:
+        rows = await self.rows(statement)
+        return rows[0] if rows else None
+
+    async def visible_plan_ids(self) -> frozenset[str] | None:
+        """The ids of the plans the caller may see, or None when they may see every plan."""
+        if self.scope.is_unrestricted:
+            return None
+        if self._visible_plan_ids is None:
+            rows = await self.rows(select(plans.c.id, plans.c.code, plans.c.region))
+            self._visible_plan_ids = frozenset(r.id for r in rows if self.scope.allows(r.code, r.region))
+        return self._visible_plan_ids
+
+    async def plan_filter(self, plan_id: ColumnElement[Any]) -> ColumnElement[bool]:
+        """A condition on a ``plan_id`` column: rows of visible plans, and rows of no plan."""
+        visible = await self.visible_plan_ids()
+        if visible is None:
+            return true()
+        return or_(plan_id.is_(None), plan_id.in_(sorted(visible)))
+
+    async def scalar(self, statement: Executable) -> Any:
+        async with self._lock:
+            return await asyncio.to_thread(lambda: self.connection.execute(statement).scalar())
+
+
+def _grouped(view: View, table: Table, key: str, order: Sequence[Any],
              convert: Callable[[Any], T]) -> Callable[[list[str]], Any]:
     async def load(keys: list[str]) -> list[list[T]]:
-        column = table.c[key]
-        rows = connection.execute(select(table).where(column.in_(keys)).order_by(*order))
+        rows = await view.rows(select(table).where(table.c[key].in_(keys)).order_by(*order))
         groups: dict[str, list[T]] = defaultdict(list)
         for row in rows:
             groups[row._mapping[key]].append(convert(row))
@@ -49,7 +106,7 @@ def _grouped(connection: Connection, table: Table, key: str, order: Sequence[Any
 
 @dataclass
 class Loaders:
-    """The request's DataLoaders, keyed by plan id, organisation code or protocol id."""
+    """The DataLoaders of one view, keyed by plan id, organisation code or protocol id."""
 
     goals_by_plan: DataLoader[str, list[Goal]]
     targets_by_plan: DataLoader[str, list[Target]]
@@ -58,23 +115,23 @@ class Loaders:
     organisation_by_code: DataLoader[str, Organisation | None]
 
     @classmethod
-    def for_connection(cls, connection: Connection, today: date) -> Loaders:
+    def for_view(cls, view: View) -> Loaders:
         async def organisations_by_code(codes: list[str]) -> list[Organisation | None]:
-            rows = connection.execute(select(organisations).where(organisations.c.code.in_(codes)))
+            rows = await view.rows(select(organisations).where(organisations.c.code.in_(codes)))
             found = {row.code: Organisation.from_row(row) for row in rows}
             return [found.get(code) for code in codes]
 
         return cls(
-            goals_by_plan=DataLoader(_grouped(connection, goals, "plan_id", [goals.c.number, goals.c.code],
+            goals_by_plan=DataLoader(_grouped(view, goals, "plan_id", [goals.c.number, goals.c.code],
                                               Goal.from_row)),
-            targets_by_plan=DataLoader(_grouped(connection, targets, "plan_id", [targets.c.code], Target.from_row)),
+            targets_by_plan=DataLoader(_grouped(view, targets, "plan_id", [targets.c.code], Target.from_row)),
             commitments_by_plan=DataLoader(_grouped(
-                connection, commitments, "plan_id",
+                view, commitments, "plan_id",
                 [commitments.c.target_code, commitments.c.position, commitments.c.code],
-                lambda row: Commitment.from_row(row, today),
+                lambda row: Commitment.from_row(row, view.today),
             )),
             parties_by_protocol=DataLoader(_grouped(
-                connection, protocol_parties, "protocol_id",
+                view, protocol_parties, "protocol_id",
                 [protocol_parties.c.role, protocol_parties.c.organisation_code], ProtocolParty.from_row,
             )),
             organisation_by_code=DataLoader(organisations_by_code),
@@ -83,16 +140,61 @@ class Loaders:
 
 @dataclass
 class GatewayContext(BaseContext):
-    """What every resolver of one request sees. The connection is only read from and never committed."""
+    """What every resolver of one request sees. The connection is only read from and never committed.
+
+    ``temporal`` opens views of the past (see `izlek_gateway.temporal`); without one, this context builds its
+    own from the connection's audit trail.
+    """
 
     connection: Connection
     principal: Principal
     today: date = field(default_factory=today_in_turkey)
-    loaders: Loaders = field(init=False)
+    temporal: Any = None
+    scope: PlanScope = field(init=False)
+    present: View = field(init=False)
+    _views_by_root: dict[str, View] = field(init=False, default_factory=dict)
+    _on_close: list[Callable[[], object]] = field(init=False, default_factory=list)
 
     def __post_init__(self) -> None:
         super().__init__()
-        self.loaders = Loaders.for_connection(self.connection, self.today)
+        self.scope = PlanScope.of(self.principal)
+        self.present = View(self.connection, self.today, self.scope)
+
+    def on_close(self, callback: Callable[[], object]) -> None:
+        """Call `callback` when the request ends (`close`)."""
+        self._on_close.append(callback)
+
+    def close(self) -> None:
+        while self._on_close:
+            self._on_close.pop()()
+
+    @property
+    def loaders(self) -> Loaders:
+        """The present view's loaders."""
+        return self.present.loaders
+
+    def view(self, info: Info[Any, Any]) -> View:
+        """The view that the root field above `info` chose (the present unless it asked for another)."""
+        return self._views_by_root.get(_root_key(info), self.present)
+
+    async def open_view(self, info: Info[Any, Any], as_of: datetime | None = None,
+                        valid_at: datetime | None = None) -> View:
+        """Choose the view of the root field of `info`, for every field under it, and return it."""
+        if as_of is None and valid_at is None:
+            view = self.present
+        else:
+            from izlek_gateway.temporal import open_temporal_view
+
+            view = await open_temporal_view(self, as_of=as_of, valid_at=valid_at)
+        self._views_by_root[_root_key(info)] = view
+        return view
+
+
+def _root_key(info: Info[Any, Any]) -> str:
+    path = info.path
+    while path.prev is not None:
+        path = path.prev
+    return str(path.key)
 
 
 GatewayInfo = Info[GatewayContext, None]

@@ -23,7 +23,7 @@ class Target:
 
     @strawberry.field(description="The target's commitments, in plan order.")
     async def commitments(self, info: strawberry.Info) -> list[Commitment]:
-        every = await info.context.loaders.commitments_by_plan.load(str(self.plan_id))
+        every = await info.context.view(info).loaders.commitments_by_plan.load(str(self.plan_id))
         return [c for c in every if c.target_code == self.code]
 
     @classmethod
@@ -42,7 +42,7 @@ class Goal:
 
     @strawberry.field(description="The goal's targets.")
     async def targets(self, info: strawberry.Info) -> list[Target]:
-        every = await info.context.loaders.targets_by_plan.load(str(self.plan_id))
+        every = await info.context.view(info).loaders.targets_by_plan.load(str(self.plan_id))
         return [t for t in every if t.goal_code == self.code]
 
     @classmethod
@@ -68,15 +68,15 @@ class Plan:
 
     @strawberry.field(description="The plan's goals.")
     async def goals(self, info: strawberry.Info) -> list[Goal]:
-        return await info.context.loaders.goals_by_plan.load(str(self.id))
+        return await info.context.view(info).loaders.goals_by_plan.load(str(self.id))
 
     @strawberry.field(description="Every target of the plan.")
     async def targets(self, info: strawberry.Info) -> list[Target]:
-        return await info.context.loaders.targets_by_plan.load(str(self.id))
+        return await info.context.view(info).loaders.targets_by_plan.load(str(self.id))
 
     @strawberry.field(description="Every commitment of the plan, in plan order (see Query.commitments to filter).")
     async def commitments(self, info: strawberry.Info) -> list[Commitment]:
-        return await info.context.loaders.commitments_by_plan.load(str(self.id))
+        return await info.context.view(info).loaders.commitments_by_plan.load(str(self.id))
 
     @classmethod
     def from_row(cls, row: Row[Any]) -> Plan:

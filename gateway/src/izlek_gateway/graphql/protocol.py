@@ -20,7 +20,7 @@ class ProtocolParty:
 
     @strawberry.field(description="The party's organisation, when the partners service knows it.")
     async def organisation(self, info: strawberry.Info) -> Organisation | None:
-        return await info.context.loaders.organisation_by_code.load(self.organisation_code)
+        return await info.context.view(info).loaders.organisation_by_code.load(self.organisation_code)
 
     @classmethod
     def from_row(cls, row: Row[Any]) -> ProtocolParty:
@@ -51,7 +51,7 @@ class Protocol:
 
     @strawberry.field(description="The organisations that are party to the protocol.")
     async def parties(self, info: strawberry.Info) -> list[ProtocolParty]:
-        return await info.context.loaders.parties_by_protocol.load(str(self.id))
+        return await info.context.view(info).loaders.parties_by_protocol.load(str(self.id))
 
     @classmethod
     def from_row(cls, row: Row[Any]) -> Protocol:

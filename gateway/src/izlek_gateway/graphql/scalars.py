@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from decimal import Decimal
+from typing import NewType
+
+import strawberry
 
 
 def decimal_text(value: Decimal | None) -> str | None:
@@ -19,3 +22,36 @@ def aware(value: datetime) -> datetime:
 def normalised(value: str | None) -> str | None:
     """An enum-like filter given as ``COOPERATIVE`` or ``cooperative``: the stored spelling."""
     return None if value is None else value.strip().lower()
+
+
+TURKEY = timezone(timedelta(hours=3), "TRT")
+
+
+def point_in_time(value: object) -> datetime:
+    """``2019-12-31`` (the end of that day in Turkey), or a date-time; without an offset, Turkey's time."""
+    if not isinstance(value, str):
+        raise ValueError("a point in time is an ISO 8601 date or date-time, as a string")
+    text = value.strip()
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            return datetime.combine(day, time.max, TURKEY).astimezone(UTC)
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"not an ISO 8601 date or date-time: {value!r}") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=TURKEY)
+    return moment.astimezone(UTC)
+
+
+PointInTime = NewType("PointInTime", datetime)
+"""An argument naming a moment: ``asOf``, ``validAt``, ``from``, ``to``."""
+
+SCALARS = {PointInTime: strawberry.scalar(
+    name="PointInTime",
+    description="A date (2019-12-31: the end of that day in Turkey) or a date-time with or without an offset "
+    "(2019-12-31T09:30:00+03:00; without one, Turkey's time).",
+    serialize=lambda value: value.isoformat(),
+    parse_value=point_in_time,
+)}
+"""The gateway's own scalars, for ``StrawberryConfig(scalar_map=...)``."""

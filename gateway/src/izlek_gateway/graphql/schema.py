@@ -7,11 +7,13 @@ import base64
 import binascii
 import json
 from datetime import date
-from typing import Any
+from collections.abc import Sequence
+from typing import Annotated, Any
 
 import strawberry
 from sqlalchemy import Date, and_, case, func, literal, select, tuple_
 from sqlalchemy.sql.elements import ColumnElement
+from strawberry.schema.config import StrawberryConfig
 from strawberry.types import Info
 
 from izlek_gateway.graphql.commitment import (
@@ -22,12 +24,19 @@ from izlek_gateway.graphql.commitment import (
     PageInfo,
 )
 from izlek_gateway.graphql.context import GatewayContext
-from izlek_gateway.graphql.history import HistoryEntry
+from izlek_gateway.graphql.history import (
+    ChangeConnection,
+    ChangeEdge,
+    HistoryEntry,
+    decode_change_cursor,
+    encode_change_cursor,
+    entries_with_changes,
+)
 from izlek_gateway.graphql.organisation import Organisation
 from izlek_gateway.graphql.plan import Plan
 from izlek_gateway.graphql.protocol import Protocol
 from izlek_gateway.graphql.purchase import Purchase
-from izlek_gateway.graphql.scalars import normalised
+from izlek_gateway.graphql.scalars import SCALARS, PointInTime, normalised
 from izlek_gateway.read_models.tables import (
     commitments,
     entity_events,
@@ -43,6 +52,10 @@ NO_DUE_DATE = date(9999, 12, 31)
 """Commitments without a due date sort after every dated one."""
 
 Context = Info[GatewayContext, None]
+AsOf = Annotated[PointInTime | None, strawberry.argument(
+    description="What Izlek knew then: only changes recorded by this time.")]
+ValidAt = Annotated[PointInTime | None, strawberry.argument(
+    description="What was true then: only changes in effect by this time.")]
 
 
 class InvalidCursor(ValueError):
@@ -69,18 +82,21 @@ def _overdue_condition(today: date) -> ColumnElement[bool]:
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="Every action plan.")
-    def plans(self, info: Context) -> list[Plan]:
-        rows = info.context.connection.execute(select(plans).order_by(plans.c.code))
+    @strawberry.field(description="Every action plan the caller may see.")
+    async def plans(self, info: Context, as_of: AsOf = None, valid_at: ValidAt = None) -> list[Plan]:
+        view = await info.context.open_view(info, as_of, valid_at)
+        rows = await view.rows(select(plans).where(await view.plan_filter(plans.c.id)).order_by(plans.c.code))
         return [Plan.from_row(row) for row in rows]
 
     @strawberry.field(description="One plan by its id.")
-    def plan(self, info: Context, id: strawberry.ID) -> Plan | None:
-        row = info.context.connection.execute(select(plans).where(plans.c.id == str(id))).first()
+    async def plan(self, info: Context, id: strawberry.ID, as_of: AsOf = None,
+                   valid_at: ValidAt = None) -> Plan | None:
+        view = await info.context.open_view(info, as_of, valid_at)
+        row = await view.first(select(plans).where(plans.c.id == str(id), await view.plan_filter(plans.c.id)))
         return None if row is None else Plan.from_row(row)
 
     @strawberry.field(description="Commitments, overdue ones first, then by due date; a Relay connection.")
-    def commitments(
+    async def commitments(
         self,
         info: Context,
         plan_id: strawberry.ID | None = None,
@@ -90,14 +106,17 @@ class Query:
         overdue: bool | None = None,
         first: int = 50,
         after: str | None = None,
+        as_of: AsOf = None,
+        valid_at: ValidAt = None,
     ) -> CommitmentConnection:
         if not 0 <= first <= MAX_PAGE_SIZE:
             raise ValueError(f"first must be between 0 and {MAX_PAGE_SIZE}, got {first}")
-        today = info.context.today
+        view = await info.context.open_view(info, as_of, valid_at)
+        today = view.today
         is_overdue = _overdue_condition(today)
         rank = case((is_overdue, 0), else_=1)
         due = func.coalesce(commitments.c.due_date, literal(NO_DUE_DATE, Date), type_=Date)
-        conditions: list[ColumnElement[bool]] = []
+        conditions: list[ColumnElement[bool]] = [await view.plan_filter(commitments.c.plan_id)]
         if plan_id is not None:
             conditions.append(commitments.c.plan_id == str(plan_id))
         if status is not None:
@@ -108,15 +127,14 @@ class Query:
             conditions.append(commitments.c.organisation_id == organisation_id)
         if overdue is not None:
             conditions.append(is_overdue if overdue else ~is_overdue)
-        connection = info.context.connection
-        total = connection.execute(select(func.count()).select_from(commitments).where(*conditions)).scalar_one()
+        total = await view.scalar(select(func.count()).select_from(commitments).where(*conditions))
         if after is not None:
             conditions.append(tuple_(rank, due, commitments.c.plan_id, commitments.c.code)
                               > tuple_(*(literal(part) for part in decode_cursor(after))))
-        rows = connection.execute(
+        rows = await view.rows(
             select(commitments, rank.label("sort_rank"), due.label("sort_due")).where(*conditions)
             .order_by(rank, due, commitments.c.plan_id, commitments.c.code).limit(first + 1)
-        ).all()
+        )
         edges = [
             CommitmentEdge(cursor=encode_cursor((row.sort_rank, _as_date(row.sort_due), row.plan_id, row.code)),
                            node=Commitment.from_row(row, today))
@@ -129,21 +147,26 @@ class Query:
         )
 
     @strawberry.field(description="Partner organisations; `type` as stored or in capitals (COOPERATIVE).")
-    def organisations(self, info: Context, type: str | None = None) -> list[Organisation]:
+    async def organisations(self, info: Context, type: str | None = None, as_of: AsOf = None,
+                            valid_at: ValidAt = None) -> list[Organisation]:
+        view = await info.context.open_view(info, as_of, valid_at)
         query = select(organisations).order_by(organisations.c.code)
         if type is not None:
             query = query.where(organisations.c.type == normalised(type))
-        return [Organisation.from_row(row) for row in info.context.connection.execute(query)]
+        return [Organisation.from_row(row) for row in await view.rows(query)]
 
     @strawberry.field(description="One organisation by its code (e.g. kedv).")
-    def organisation(self, info: Context, code: str) -> Organisation | None:
-        return_row = info.context.connection.execute(
-            select(organisations).where(organisations.c.code == code)
-        ).first()
-        return None if return_row is None else Organisation.from_row(return_row)
+    async def organisation(self, info: Context, code: str, as_of: AsOf = None,
+                           valid_at: ValidAt = None) -> Organisation | None:
+        view = await info.context.open_view(info, as_of, valid_at)
+        row = await view.first(select(organisations).where(organisations.c.code == code))
+        return None if row is None else Organisation.from_row(row)
 
-    @strawberry.field(description="Protocols, optionally those an organisation is party to, or in one status.")
-    def protocols(self, info: Context, party: str | None = None, status: str | None = None) -> list[Protocol]:
+    @strawberry.field(description="Protocols, optionally those an organisation is party to, in one status or of "
+                      "one kind.")
+    async def protocols(self, info: Context, party: str | None = None, status: str | None = None,
+                        kind: str | None = None, as_of: AsOf = None, valid_at: ValidAt = None) -> list[Protocol]:
+        view = await info.context.open_view(info, as_of, valid_at)
         query = select(protocols).order_by(protocols.c.code)
         if party is not None:
             query = query.where(protocols.c.id.in_(
@@ -151,11 +174,15 @@ class Query:
             ))
         if status is not None:
             query = query.where(protocols.c.status == normalised(status))
-        return [Protocol.from_row(row) for row in info.context.connection.execute(query)]
+        if kind is not None:
+            query = query.where(protocols.c.kind == normalised(kind))
+        return [Protocol.from_row(row) for row in await view.rows(query)]
 
     @strawberry.field(description="Purchases, by municipality, cooperative (codes) or protocol id.")
-    def purchases(self, info: Context, municipality: str | None = None, cooperative: str | None = None,
-                  protocol: strawberry.ID | None = None) -> list[Purchase]:
+    async def purchases(self, info: Context, municipality: str | None = None, cooperative: str | None = None,
+                        protocol: strawberry.ID | None = None, as_of: AsOf = None,
+                        valid_at: ValidAt = None) -> list[Purchase]:
+        view = await info.context.open_view(info, as_of, valid_at)
         conditions: list[Any] = []
         if municipality is not None:
             conditions.append(purchases.c.municipality_code == municipality)
@@ -164,13 +191,59 @@ class Query:
         if protocol is not None:
             conditions.append(purchases.c.protocol_id == str(protocol))
         query = select(purchases).where(*conditions).order_by(purchases.c.purchased_on, purchases.c.id)
-        return [Purchase.from_row(row) for row in info.context.connection.execute(query)]
+        return [Purchase.from_row(row) for row in await view.rows(query)]
 
-    @strawberry.field(description="Every recorded change of one entity (any service), oldest first.")
-    def history(self, info: Context, id: strawberry.ID) -> list[HistoryEntry]:
-        query = (select(entity_events).where(entity_events.c.entity_id == str(id))
-                 .order_by(entity_events.c.version, entity_events.c.recorded_at))
-        return [HistoryEntry.from_row(row) for row in info.context.connection.execute(query)]
+    @strawberry.field(description="Every recorded change of one entity (any service), oldest first, each with "
+                      "the fields it changed; with `asOf`, only the changes recorded by then.")
+    async def history(self, info: Context, id: strawberry.ID, as_of: AsOf = None) -> list[HistoryEntry]:
+        view = info.context.present
+        conditions = [entity_events.c.entity_id == str(id), await view.plan_filter(entity_events.c.plan_id)]
+        if as_of is not None:
+            conditions.append(entity_events.c.recorded_at <= as_of)
+        rows = await view.rows(select(entity_events).where(*conditions)
+                               .order_by(entity_events.c.version, entity_events.c.recorded_at))
+        return entries_with_changes(rows)
+
+    @strawberry.field(description="Every change recorded in a span of time, oldest first: by one author (their "
+                      "subject, e.g. an e-mail address), of one organisation's people, of one plan, or all.")
+    async def changes(
+        self,
+        info: Context,
+        by: str | None = None,
+        organisation: str | None = None,
+        plan_id: strawberry.ID | None = None,
+        from_: Annotated[PointInTime | None, strawberry.argument(name="from", description="Recorded at or "
+                                                                 "after this time.")] = None,
+        to: Annotated[PointInTime | None, strawberry.argument(description="Recorded at or before this "
+                                                              "time.")] = None,
+        first: int = 100,
+        after: str | None = None,
+    ) -> ChangeConnection:
+        if not 0 <= first <= MAX_PAGE_SIZE:
+            raise ValueError(f"first must be between 0 and {MAX_PAGE_SIZE}, got {first}")
+        view = info.context.present
+        conditions = [await view.plan_filter(entity_events.c.plan_id)]
+        if by is not None:
+            conditions.append(entity_events.c.actor == by)
+        if organisation is not None:
+            conditions.append(entity_events.c.actor_org == organisation)
+        if plan_id is not None:
+            conditions.append(entity_events.c.plan_id == str(plan_id))
+        if from_ is not None:
+            conditions.append(entity_events.c.recorded_at >= from_)
+        if to is not None:
+            conditions.append(entity_events.c.recorded_at <= to)
+        order = (entity_events.c.recorded_at, entity_events.c.service, entity_events.c.notification_id)
+        if after is not None:
+            recorded_at, service, notification_id = decode_change_cursor(after)
+            conditions.append(tuple_(*order) > tuple_(literal(recorded_at, entity_events.c.recorded_at.type),
+                                                      literal(service), literal(notification_id)))
+        rows = await view.rows(select(entity_events).where(*conditions).order_by(*order).limit(first + 1))
+        edges = [ChangeEdge(cursor=encode_change_cursor(row), node=HistoryEntry.from_row(row)) for row in rows[:first]]
+        return ChangeConnection(
+            edges=edges,
+            page_info=PageInfo(has_next_page=len(rows) > first, end_cursor=edges[-1].cursor if edges else None),
+        )
 
 
 def _as_date(value: Any) -> date:
@@ -178,7 +251,13 @@ def _as_date(value: Any) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
-schema = strawberry.Schema(query=Query)
+def build_schema(extensions: Sequence[Any] = ()) -> strawberry.Schema:
+    """The gateway's schema, with the given strawberry extensions (e.g. the query limits of the settings)."""
+    return strawberry.Schema(query=Query, extensions=list(extensions), config=StrawberryConfig(scalar_map=SCALARS))
+
+
+schema = build_schema()
+"""The schema without limits: for tests and the SDL."""
 
 
 def sdl() -> str:
@@ -186,4 +265,4 @@ def sdl() -> str:
     return schema.as_str()
 
 
-__all__ = ["InvalidCursor", "Query", "decode_cursor", "encode_cursor", "schema", "sdl"]
+__all__ = ["InvalidCursor", "Query", "build_schema", "decode_cursor", "encode_cursor", "schema", "sdl"]

@@ -288,6 +288,7 @@ entity_events = Table(
     Column("stream_seq", BigInteger),
     Column("entity_type", String(50), nullable=False),
     _id("entity_id", nullable=False),
+    _id("plan_id"),
     Column("version", Integer, nullable=False),
     Column("event_type", String(200), nullable=False),
     Column("kind", String(20), nullable=False),
@@ -302,7 +303,11 @@ entity_events = Table(
     Column("data", JSON, nullable=False),
     Index("ix_entity_events_entity_version", "entity_id", "version"),
     Index("ix_entity_events_actor_recorded_at", "actor", "recorded_at"),
+    Index("ix_entity_events_plan_recorded_at", "plan_id", "recorded_at"),
+    Index("ix_entity_events_recorded_at", "recorded_at"),
 )
-"""One row per CloudEvent of any service: what ``history(id)`` and ``changes(by, from, to)`` read."""
+"""One row per CloudEvent of any service: what ``history(id)``, ``changes(by, from, to)``, the subscriptions and
+the "as of" and "valid at" views read. ``plan_id`` names the plan an event of the plans service belongs to (the
+plan itself, or the plan of its commitment, criterion or indicator); partners' events have none."""
 
 READ_MODEL_TABLES = tuple(metadata.sorted_tables)

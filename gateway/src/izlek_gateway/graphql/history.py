@@ -63,12 +63,22 @@ def entries_with_changes(rows: Iterable[Row[Any]]) -> list[HistoryEntry]:
     state: dict[str, Any] = {}
     entries = []
     for row in rows:
-        data = row.data if isinstance(row.data, dict) else {}
+        data = _fields_set(row.data)
         changes = [FieldChange(field=name, before=state.get(name), after=value)
                    for name, value in data.items() if state.get(name) != value]
         state.update(data)
         entries.append(HistoryEntry.from_row(row, changes))
     return entries
+
+
+def _fields_set(data: Any) -> dict[str, Any]:
+    """The fields an event's data sets; a ``changes`` mapping (changes and corrections) counts as its fields."""
+    if not isinstance(data, dict):
+        return {}
+    fields = {name: value for name, value in data.items() if name != "changes"}
+    if isinstance(data.get("changes"), dict):
+        fields.update(data["changes"])
+    return fields
 
 
 @strawberry.type

@@ -198,3 +198,25 @@ def test_a_plan_whose_start_is_scheduled_is_answered_and_read_as_recorded(servic
     assert response.status_code == 201
     again = service.client.get(response.headers["location"], headers=service.headers("auditor"))
     assert (again.status_code, again.json()["code"]) == (200, "izmir-2030")
+
+
+def test_an_auditor_publishes_a_report_once_under_its_code(service: Service) -> None:
+    url = f"/plans/{service.plan_id}/reports"
+    body = {"code": "R-2021-06", "title": "Haziran 2021 izleme raporu", "valid_at": "2021-06-30",
+            "reason": "the June 2021 report to the coordination committee"}
+
+    published = service.client.post(url, headers=service.headers("auditor"), json=body)
+    stored = service.stored()
+    again = service.client.post(url, headers=service.headers("auditor"), json=body)
+    by_a_member = service.client.post(url, headers=service.headers("member", "kedv"),
+                                      json={**body, "code": "R-2"})
+
+    assert published.status_code == 201
+    assert published.json()["reports"]["R-2021-06"]["title"] == "Haziran 2021 izleme raporu"
+    assert again.status_code == 409
+    assert again.headers["content-type"] == "application/problem+json"
+    assert by_a_member.status_code == 403
+    assert service.stored() == stored
+    [event] = [e for e in service.app.history(service.plan_id)["events"] if e["event_type"] == "ReportPublished"]
+    assert event["author"]["role"] == "auditor"
+    assert event["valid_at"].startswith("2021-06-30")

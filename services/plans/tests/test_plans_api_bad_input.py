@@ -259,6 +259,7 @@ WRITES: dict[tuple[str, str], dict[str, Any]] = {
     ("PATCH", "/plans/{plan_id}/targets/{code}"): {"title_en": "Target"},
     ("POST", "/plans/{plan_id}/actor-groups"): {"code": "AG-X", "name": "Yeni grup", "organisation_ids": ["kedv"]},
     ("POST", "/plans/{plan_id}/priorities"): {"code": "P9", "text": "Yeni öncelik"},
+    ("POST", "/plans/{plan_id}/reports"): {"code": "R-2021-06", "title": "Haziran 2021 raporu"},
     ("POST", "/plans/{plan_id}/commitments"): {"target_code": "T1.1", "code": "T1.1-X", "title": "Yeni",
                                                "actor_group": "AG-KOOP"},
     ("POST", "/commitments/{commitment_id}/status"): {"status": "in_progress"},

@@ -17,7 +17,12 @@ from izlek_plans.domain.criterion import SuccessCriterion
 from izlek_plans.domain.errors import UnknownPart
 from izlek_plans.domain.indicator import Indicator
 from izlek_plans.domain.plan import ActionPlan
-from izlek_plans.policy import require_commitment_role, require_commitment_updater, require_plan_editor
+from izlek_plans.policy import (
+    require_commitment_role,
+    require_commitment_updater,
+    require_plan_editor,
+    require_report_publisher,
+)
 from izlek_plans.transcodings import PLANS_VALUE_TYPES
 
 ENTITY_KINDS: dict[type[TrackedAggregate], str] = {
@@ -96,6 +101,14 @@ class PlansApplication(TrackedApplication):
         require_plan_editor(stamp.author, "define a priority")
         plan = self._get(ActionPlan, plan_id, expected_version)
         plan.define_priority(stamp=stamp, **fields)
+        return self._save(plan)
+
+    def publish_report(self, plan_id: UUID, stamp: Stamp, expected_version: int | None = None,
+                       **fields: Any) -> int:
+        """Publish a report of the plan (coordinator, admin or auditor); the stamp's valid time is its date."""
+        require_report_publisher(stamp.author, "publish a report")
+        plan = self._get(ActionPlan, plan_id, expected_version)
+        plan.publish_report(stamp=stamp, **fields)
         return self._save(plan)
 
     def get_plan(self, plan_id: UUID, *, as_of: datetime | None = None,

@@ -23,6 +23,17 @@ def require_plan_editor(author: Author, action: str) -> None:
         )
 
 
+REPORT_PUBLISHERS = PLAN_EDITORS | {"auditor"}
+"""Publish a report of a plan (KEDV staff audit and export reports)."""
+
+
+def require_report_publisher(author: Author, action: str) -> None:
+    if author.role not in REPORT_PUBLISHERS:
+        raise NotPermitted(
+            f"role '{author.role}' may not {action}; allowed roles: {', '.join(sorted(REPORT_PUBLISHERS))}"
+        )
+
+
 def require_commitment_role(author: Author, action: str) -> None:
     """Checked before anything is read, so a role that may never do this learns so first."""
     if author.role not in PLAN_EDITORS | ORGANISATION_BOUND:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from izlek_plans.domain.commitment import Evidence
 from izlek_plans.domain.criterion import BandOverride, CriterionPart, Measure
 from izlek_plans.domain.indicator import Actual
-from izlek_plans.domain.plan import ActorGroup, Goal, Priority, Target
+from izlek_plans.domain.plan import ActorGroup, Goal, Priority, Report, Target
 
 PLANS_VALUE_TYPES: dict[str, type] = {
     "plans_goal": Goal,
@@ -17,4 +17,5 @@ PLANS_VALUE_TYPES: dict[str, type] = {
     "plans_criterion_part": CriterionPart,
     "plans_band_override": BandOverride,
     "plans_actual": Actual,
+    "plans_report": Report,
 }

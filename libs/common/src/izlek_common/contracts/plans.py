@@ -189,6 +189,23 @@ class PriorityDefinedV1(IntegrationEvent):
     priority: PriorityV1
 
 
+class ReportV1(_Part):
+    code: str
+    title: str
+    note: str | None = None
+
+
+@register_contract
+class ReportPublishedV1(IntegrationEvent):
+    """A report of the plan was published: its content is the plan's dashboard as of this event's recorded time,
+    valid at its valid time (the report's date)."""
+
+    event_type = "izlek.plans.plan.report_published.v1"
+    version = 1
+    plan_id: UUID
+    report: ReportV1
+
+
 @register_contract
 class CommitmentAttachedV1(IntegrationEvent):
     event_type = "izlek.plans.plan.commitment_attached.v1"

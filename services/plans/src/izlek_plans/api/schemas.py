@@ -81,6 +81,14 @@ class PriorityDefine(Stamped):
     goal_code: str | None = None
 
 
+class ReportPublish(Stamped):
+    """``valid_at`` is the report's date: its dashboard shows what was true then (default: now)."""
+
+    code: str = Code
+    title: str = Text
+    note: str | None = None
+
+
 class CommitmentRegister(Stamped):
     target_code: str = Code
     code: str = Code

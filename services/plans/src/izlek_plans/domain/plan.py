@@ -57,6 +57,16 @@ class Priority:
     goal_code: str | None = None
 
 
+@dataclass(frozen=True)
+class Report:
+    """A report published from the plan: its dashboard as Izlek knew it at publication, valid at the report's
+    date (the event's valid time), reproducible later from the events alone."""
+
+    code: str
+    title: str
+    note: str | None = None
+
+
 GOAL_FIELDS = ("number", "title", "title_en")
 TARGET_FIELDS = ("number", "title", "title_en")
 PLAN_FIELDS = (
@@ -84,6 +94,7 @@ class ActionPlan(TrackedAggregate):
         "commitment_ids",
         "criterion_ids",
         "indicator_ids",
+        "reports",
     )
 
     @staticmethod
@@ -146,6 +157,7 @@ class ActionPlan(TrackedAggregate):
         self.commitment_ids: list[UUID] = []
         self.criterion_ids: list[UUID] = []
         self.indicator_ids: list[UUID] = []
+        self.reports: dict[str, Report] = {}
 
     # --- the plan's own fields -------------------------------------------------------------------
 
@@ -364,6 +376,20 @@ class ActionPlan(TrackedAggregate):
     @event("PriorityDefined")
     def _priority_defined(self, priority: Priority, stamp: Stamp) -> None:
         self.priorities = {**self.priorities, priority.code: priority}
+
+    # --- reports ---------------------------------------------------------------------------------
+
+    def publish_report(self, *, code: str, title: str, stamp: Stamp, note: str | None = None) -> None:
+        """Publish a report of the plan; its code names it for good, so a second report needs a new code."""
+        report = Report(code=values.code(code, "report code"), title=values.text(title, "report title"),
+                        note=values.optional_text(note, "note", max_length=20000))
+        if report.code in self.reports:
+            raise DuplicateCode(f"a report {report.code} is published already; a new report needs a new code")
+        self._report_published(report=report, stamp=stamp)
+
+    @event("ReportPublished")
+    def _report_published(self, report: Report, stamp: Stamp) -> None:
+        self.reports = {**self.reports, report.code: report}
 
     # --- what is attached to the plan -------------------------------------------------------------
 

@@ -16,6 +16,7 @@ from izlek_plans.api.schemas import (
     PlanChange,
     PlanStart,
     PriorityDefine,
+    ReportPublish,
     TargetAdd,
     TargetChange,
 )
@@ -121,3 +122,12 @@ def define_priority(plan_id: UUID, body: PriorityDefine, app: AppDep, principal:
     app.define_priority(plan_id, body.stamp(principal),
                         body.version(if_match), **body.given())
     return entity_response(app.get_plan(plan_id))
+
+
+@router.post("/{plan_id}/reports", status_code=201)
+def publish_report(plan_id: UUID, body: ReportPublish, app: AppDep, principal: PrincipalDep,
+                   if_match: IfMatchDep) -> JSONResponse:
+    """Publish a report of the plan: the gateway reproduces its dashboard as Izlek knew it at this moment, valid
+    at ``valid_at`` (the report's date), and shows later corrections as differences against it."""
+    app.publish_report(plan_id, body.stamp(principal), body.version(if_match), **body.given())
+    return entity_response(app.get_plan(plan_id), status_code=201)

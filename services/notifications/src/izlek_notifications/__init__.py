@@ -1,0 +1,1 @@
+"""Izlek notifications: webhooks, e-mail, reminders and digests from the services' event streams."""

@@ -29,15 +29,17 @@ test: install
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 ROLE ?= coordinator
+# SCOPE: the scopes of a partner app's token, separated by spaces, e.g. SCOPE="plan:izmir-eylem-plani region:İzmir"
 SUBJECT ?= dev@izlek.local
 token: install
-	@$(VENV)/bin/izlek token --sub "$(SUBJECT)" --role "$(ROLE)" $(if $(ORG),--org "$(ORG)")
+	@$(VENV)/bin/izlek token --sub "$(SUBJECT)" --role "$(ROLE)" $(if $(ORG),--org "$(ORG)") \
+		$(foreach scope,$(SCOPE),--scope "$(scope)")
 
 lint: install
-	$(VENV)/bin/ruff check libs services tests
+	$(VENV)/bin/ruff check libs services gateway tests
 
 format: install
-	$(VENV)/bin/ruff format libs services tests
+	$(VENV)/bin/ruff format libs services gateway tests
 
 clean:
 	rm -rf $(VENV) $(TOOLS) var .pytest_cache

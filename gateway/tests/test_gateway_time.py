@@ -1,83 +1,21 @@
 """``asOf`` and ``validAt``: a backfilled change and a correction, seen from before and after they were recorded.
 
-The İzmir import is projected; then a commitment is marked done with a valid time in 2019 (recorded today), and a
+The İzmir import is projected; then a protocol is backfilled into 2019 (recorded today), a change is scheduled and a
 protocol's recorded status is corrected. Each query is answered from the read models alone: the present tables,
 or the audit trail replayed to the point in time asked for.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from gateway_testing import IMPORTER, IzmirServices, izmir_services
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session
+from gateway_testing import AUDITOR, IMPORTER, Timeline, moment
 
-from izlek_common.auth import Principal, Role
 from izlek_common.domain.stamp import Stamp
 from izlek_gateway.graphql.context import GatewayContext
 from izlek_gateway.graphql.schema import schema
-from izlek_gateway.projector import project
-from izlek_gateway.read_models.database import create_read_model_engine, upgrade_database
-from izlek_gateway.temporal import Replicas
-
-AUDITOR = Principal("denetci@kedv.org.tr", Role.auditor, None)
-TODAY = date(2026, 6, 15)
-
-
-class Timeline:
-    """The İzmir data in memory, projected, with the moments between its steps."""
-
-    def __init__(self, services: IzmirServices, engine: Engine) -> None:
-        self.services = services
-        self.engine = engine
-        self.projected = {"plans": 0, "partners": 0}
-        self.replicas = Replicas()
-
-    def project_new_events(self) -> None:
-        with Session(self.engine) as session, session.begin():
-            for name, app in (("plans", self.services.plans), ("partners", self.services.partners)):
-                events = self.services.events(app, after=self.projected[name])
-                for event in events:
-                    project(session, event)
-                self.projected[name] += len(events)
-
-    async def query(self, document: str, **variables: Any) -> dict[str, Any]:
-        with self.engine.connect() as connection:
-            context = GatewayContext(connection=connection, principal=AUDITOR, today=TODAY, temporal=self.replicas)
-            try:
-                result = await schema.execute(document, variable_values=variables, context_value=context)
-            finally:
-                context.close()
-        assert result.errors is None, result.errors
-        assert result.data is not None
-        return result.data
-
-
-def moment() -> datetime:
-    """A time strictly between what was recorded before and what is recorded after the call."""
-    time.sleep(0.002)
-    now = datetime.now(UTC)
-    time.sleep(0.002)
-    return now
-
-
-@pytest.fixture
-def timeline() -> Iterator[Timeline]:
-    engine = create_read_model_engine("sqlite://")
-    upgrade_database(engine)
-    try:
-        with izmir_services() as services:
-            line = Timeline(services, engine)
-            line.project_new_events()
-            yield line
-    finally:
-        engine.dispose()
-
 
 COMMITMENT = """
 query Commitments($asOf: PointInTime, $validAt: PointInTime) {
@@ -233,3 +171,19 @@ def test_a_date_means_the_end_of_that_day_in_turkey() -> None:
     assert point_in_time("2019-12-31") == datetime(2019, 12, 31, 20, 59, 59, 999999, tzinfo=UTC)
     assert point_in_time("2019-12-31T09:30:00") == datetime(2019, 12, 31, 6, 30, tzinfo=UTC)
     assert point_in_time("2019-12-31T09:30:00Z") - point_in_time("2019-12-31T09:30:00+03:00") == timedelta(hours=3)
+
+
+async def test_a_change_scheduled_for_later_shows_from_its_date(timeline: Timeline) -> None:
+    partners = timeline.services.partners
+    konak = next(p for p in partners.list_protocols() if "konak" in p.code)
+    next_month = datetime.now(UTC) + timedelta(days=30)
+    partners.change_protocol_status(konak.id, "terminated", Stamp(
+        IMPORTER, valid_at=next_month, reason="the council ends it from next month"))
+    timeline.project_new_events()
+
+    assert (await protocol_statuses(timeline))[konak.code] == "signed"
+    assert (await protocol_statuses(timeline, validAt=(next_month + timedelta(days=1)).isoformat()))[
+        konak.code] == "terminated"
+    history = (await timeline.query("query($id: ID!) { history(id: $id) { name validAt } }",
+                                    id=str(konak.id)))["history"]
+    assert history[-1]["name"] == "StatusChanged"

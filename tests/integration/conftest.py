@@ -18,6 +18,7 @@ from izlek_common.nats_server import find_free_port
 from izlek_common.settings import CommonSettings
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "gateway" / "tests"))  # gateway_testing
 
 IZLEK = str(Path(sys.executable).parent / "izlek")
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "izmir"

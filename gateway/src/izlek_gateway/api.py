@@ -12,15 +12,21 @@ from contextlib import asynccontextmanager
 
 import structlog
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy import Engine, text
-from strawberry.fastapi import GraphQLRouter
+from starlette.requests import HTTPConnection
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
-from izlek_common.auth import PrincipalDep, TokenVerifier, install_auth
+from izlek_common.auth import TokenVerifier, authenticate, install_auth
 from izlek_common.http import CorrelationIdMiddleware, add_health_routes
 from izlek_common.jetstream import connect
+from izlek_common.logging import CORRELATION_ID_HEADER, REQUEST_ID_HEADER
 from izlek_common.problems import install_problem_handlers
 from izlek_gateway.graphql.context import GatewayContext
-from izlek_gateway.graphql.schema import schema
+from izlek_gateway.graphql.limits import RequestBodyLimit, query_limit_extensions
+from izlek_gateway.graphql.router import GatewayGraphQLRouter
+from izlek_gateway.graphql.schema import build_schema
+from izlek_gateway.graphql.subscriptions import ChangeFeed, CommitSignal, SubscriptionContext
 from izlek_gateway.projector import Projector
 from izlek_gateway.read_models.database import create_read_model_engine, upgrade_database
 from izlek_gateway.settings import GatewaySettings
@@ -30,9 +36,12 @@ log = structlog.get_logger(__name__)
 
 def create_app(settings: GatewaySettings, engine: Engine | None = None, nats_url: str | None = None) -> FastAPI:
     """Build the gateway API on `engine` (default: the database of ``settings.database_url``). With a NATS URL
-    the projector runs in the same process and keeps the read models in step with the streams."""
+    (and ``settings.gateway_projector_enabled``) the projector runs in the same process and keeps the read models
+    in step with the streams; otherwise ``izlek gateway-project`` must run beside the API."""
     owns_engine = engine is None
     read_models = engine if engine is not None else create_read_model_engine(settings.database_url)
+    committed = CommitSignal()
+    feed = ChangeFeed(read_models, committed, poll_interval=settings.gateway_subscription_poll_interval)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -40,9 +49,11 @@ def create_app(settings: GatewaySettings, engine: Engine | None = None, nats_url
         stop = asyncio.Event()
         client = None
         task = None
-        if nats_url:
+        if nats_url and settings.gateway_projector_enabled:
             client = await connect(nats_url, "izlek-gateway")
-            task = asyncio.create_task(Projector(client, read_models).run(stop), name="gateway-projector")
+            projector = Projector(client, read_models, batch_size=settings.gateway_projector_batch_size,
+                                  on_committed=committed.notify)
+            task = asyncio.create_task(projector.run(stop), name="gateway-projector")
         try:
             yield
         finally:
@@ -54,7 +65,12 @@ def create_app(settings: GatewaySettings, engine: Engine | None = None, nats_url
             if owns_engine:
                 read_models.dispose()
 
-    async def request_context(principal: PrincipalDep) -> AsyncIterator[GatewayContext]:
+    async def request_context(caller: HTTPConnection) -> AsyncIterator[GatewayContext | SubscriptionContext]:
+        if caller.scope["type"] == "websocket":
+            # Authenticated by its connection_init message (GatewayGraphQLRouter); subscriptions read on their own.
+            yield SubscriptionContext(feed=feed)
+            return
+        principal = await authenticate(caller, caller.headers.get("Authorization"))
         # Every role may read; the connection is never committed, so the request cannot write.
         with read_models.connect() as connection:
             context = GatewayContext(connection=connection, principal=principal)
@@ -70,13 +86,23 @@ def create_app(settings: GatewaySettings, engine: Engine | None = None, nats_url
         "organisations, protocols, purchases and the history of every entity.",
         lifespan=lifespan,
     )
+    app.add_middleware(RequestBodyLimit, max_bytes=settings.gateway_max_request_bytes)
+    if settings.gateway_cors_origins:
+        # Bearer tokens, not cookies: no credentials, so an origin may be "*".
+        app.add_middleware(
+            CORSMiddleware, allow_origins=settings.gateway_cors_origins, allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type", CORRELATION_ID_HEADER, REQUEST_ID_HEADER],
+            expose_headers=[CORRELATION_ID_HEADER, "WWW-Authenticate"], max_age=600,
+        )
     app.add_middleware(CorrelationIdMiddleware)
     install_problem_handlers(app)
     install_auth(app, TokenVerifier(settings))
     add_health_routes(app, ready_check=lambda: _database_answers(read_models))
     app.include_router(
-        GraphQLRouter(schema, context_getter=request_context,
-                      graphql_ide="graphiql" if settings.environment == "development" else None),
+        GatewayGraphQLRouter(build_schema(query_limit_extensions(settings)), context_getter=request_context,
+                             graphql_ide="graphiql" if settings.environment == "development" else None,
+                             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+                             allowed_origins=settings.gateway_cors_origins),
         prefix="/graphql",
     )
     return app

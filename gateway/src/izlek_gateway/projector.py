@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 import structlog
@@ -97,16 +98,19 @@ def project_message(session: Session, message: Msg) -> None:
 
 class Projector:
     """Keeps the read models in step with the streams of `services`, one durable consumer each
-    (``gateway-from-plans``, ``gateway-from-partners``). One projector per read-model database at a time."""
+    (``gateway-from-plans``, ``gateway-from-partners``). One projector per read-model database at a time.
+    `on_committed(stream, position)` is called on the event loop after each commit (it wakes the subscriptions)."""
 
     def __init__(self, nats_client: Client, engine: Engine, *, services: Sequence[str] = SERVICES,
-                 batch_size: int = 200, fetch_timeout: float = 1.0) -> None:
+                 batch_size: int = 200, fetch_timeout: float = 1.0,
+                 on_committed: Callable[[str, int], object] | None = None) -> None:
         self.nats_client = nats_client
         self.engine = engine
         self.consumers = [
             TrackedConsumer(nats_client, engine, stream=stream_name_for(service),
                             durable=durable_name_for(CONSUMER, service), handler=project_message,
-                            batch_size=batch_size, fetch_timeout=fetch_timeout)
+                            batch_size=batch_size, fetch_timeout=fetch_timeout,
+                            on_committed=on_committed and partial(on_committed, stream_name_for(service)))
             for service in services
         ]
 

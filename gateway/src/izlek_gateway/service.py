@@ -3,17 +3,29 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import signal
 from pathlib import Path
 
+import structlog
 import typer
 from fastapi import FastAPI
+from nats.aio.client import Client
+from nats.js.errors import NotFoundError
 from rich.console import Console
 
+from izlek_common.consumer import Disposition, is_transient_error
 from izlek_common.importing import progress_bar
 from izlek_common.jetstream import connect
+from izlek_common.logging import configure_logging
 from izlek_gateway.projector import Projector
 from izlek_gateway.read_models.database import create_read_model_engine, upgrade_database
 from izlek_gateway.settings import GatewaySettings
+
+logger = structlog.get_logger(__name__)
+
+PROGRESS_INTERVAL = 5.0
+"""Seconds between two progress lines of ``izlek gateway-project`` (written only when a position moved)."""
 
 
 class GatewayHasNoRelay(RuntimeError):
@@ -35,7 +47,7 @@ class GatewayService:
     async def run_relay(self, settings: GatewaySettings, nats_url: str, stop: asyncio.Event) -> None:  # type: ignore[override]
         raise GatewayHasNoRelay(
             "the gateway has no relay: it has no event store and publishes nothing; its projector runs inside "
-            "`izlek serve gateway` (or `izlek run`)"
+            "`izlek serve gateway` (or `izlek run`), or on its own as `izlek gateway-project`"
         )
 
     def load_demo_data(self, settings: GatewaySettings, data_dir: Path, console: Console) -> None:  # type: ignore[override]
@@ -44,6 +56,124 @@ class GatewayService:
 
     def register_commands(self, cli: typer.Typer) -> None:
         cli.command("gateway-rebuild")(gateway_rebuild)
+        cli.command("gateway-project")(gateway_project)
+
+
+def gateway_project() -> None:
+    """Run only the projector (no HTTP API) until SIGTERM or SIGINT: one per read-model database, beside API
+    replicas started with IZLEK_GATEWAY_PROJECTOR_ENABLED=false."""
+    settings = GatewaySettings()
+    configure_logging(settings.log_level, json=settings.log_json)
+    if not settings.nats_url:
+        Console(stderr=True).print("[red]set IZLEK_NATS_URL[/red] to the NATS server holding the services' streams")
+        raise typer.Exit(2)
+    nats_url = settings.nats_url
+
+    async def main() -> bool:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, _stopping, stop, sig)
+        return await run_projector(settings, nats_url, stop)
+
+    if not asyncio.run(main()):
+        raise typer.Exit(1)
+
+
+def _stopping(stop: asyncio.Event, sig: signal.Signals) -> None:
+    if not stop.is_set():
+        logger.info("projector.stopping", signal=sig.name)
+    stop.set()
+
+
+async def run_projector(settings: GatewaySettings, nats_url: str, stop: asyncio.Event) -> bool:
+    """Project the streams into the read models of ``settings`` until `stop` is set; then finish the batch in
+    hand, and drain the NATS connection. False when the projector ended without being asked to (NATS closed)."""
+    engine = create_read_model_engine(settings.database_url)
+    try:
+        await asyncio.to_thread(upgrade_database, engine)
+        client = await _connect_unless_stopped(nats_url, stop)
+        if client is None:
+            return True
+        try:
+            projector = Projector(client, engine, batch_size=settings.gateway_projector_batch_size)
+            logger.info("projector.started", streams=[c.stream for c in projector.consumers],
+                        batch_size=settings.gateway_projector_batch_size)
+            reporting = asyncio.create_task(_report_progress(projector, stop), name="projector-progress")
+            try:
+                await projector.run(stop)
+            finally:
+                reporting.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await reporting
+            stopped = stop.is_set()
+            positions = await asyncio.to_thread(
+                lambda: {consumer.stream: consumer.position() for consumer in projector.consumers})
+            logger.info("projector.stopped", asked=stopped, positions=positions, **_tally(projector))
+            return stopped
+        finally:
+            await client.drain()
+    finally:
+        engine.dispose()
+
+
+async def _connect_unless_stopped(nats_url: str, stop: asyncio.Event) -> Client | None:
+    """Connect (retrying while NATS is unreachable); None when `stop` is set first."""
+    connecting = asyncio.ensure_future(connect(nats_url, "izlek-gateway-projector"))
+    stopped = asyncio.ensure_future(stop.wait())
+    await asyncio.wait({connecting, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    stopped.cancel()
+    if connecting.done():
+        return connecting.result()
+    connecting.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await connecting
+    return None
+
+
+async def _report_progress(projector: Projector, stop: asyncio.Event) -> None:
+    """Log each stream's position and length every few seconds while messages are being applied, and once
+    when every stream is caught up."""
+    reported: dict[str, dict[str, int]] | None = None
+    caught_up = False
+    while not stop.is_set():
+        try:
+            streams = await _positions(projector)
+        except Exception as exc:
+            if not is_transient_error(exc):
+                raise
+            logger.warning("projector.progress_unknown", error=str(exc) or type(exc).__name__)
+        else:
+            if streams != reported:
+                logger.info("projector.progress", streams=streams, **_tally(projector))
+                reported = streams
+            lagging = any(s["position"] < s["last"] for s in streams.values())
+            if not lagging and not caught_up:
+                logger.info("projector.caught_up", positions={name: s["position"] for name, s in streams.items()})
+            caught_up = not lagging
+        try:
+            await asyncio.wait_for(stop.wait(), PROGRESS_INTERVAL)
+        except TimeoutError:
+            pass
+
+
+async def _positions(projector: Projector) -> dict[str, dict[str, int]]:
+    """Per stream: the last message applied and the stream's last message."""
+    js = projector.nats_client.jetstream()
+    result = {}
+    for consumer in projector.consumers:
+        position = await asyncio.to_thread(consumer.position)
+        try:
+            last = int((await js.stream_info(consumer.stream)).state.last_seq)
+        except NotFoundError:  # no event published yet
+            last = 0
+        result[consumer.stream] = {"position": position, "last": last}
+    return result
+
+
+def _tally(projector: Projector) -> dict[str, int]:
+    """What this process did with the messages it handled, over every stream."""
+    return {disposition.value: sum(c.counts[disposition] for c in projector.consumers) for disposition in Disposition}
 
 
 def gateway_rebuild() -> None:
@@ -62,7 +192,7 @@ async def _rebuild(settings: GatewaySettings, nats_url: str, console: Console) -
     client = await connect(nats_url, "izlek-gateway-rebuild", initial_connect_timeout=10)
     try:
         with progress_bar(console, "rebuilding the read models") as advance:
-            return await Projector(client, engine).rebuild(advance)
+            return await Projector(client, engine, batch_size=settings.gateway_projector_batch_size).rebuild(advance)
     finally:
         await client.drain()
         engine.dispose()

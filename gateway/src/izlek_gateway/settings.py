@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from typing import Annotated, Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import NoDecode
+
 from izlek_common.settings import CommonSettings
 
 
@@ -13,6 +19,38 @@ class GatewaySettings(CommonSettings):
     gateway_database_url: str | None = None
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8000
+    gateway_subscription_poll_interval: float = Field(1.0, gt=0)
+    """Seconds between two reads of a subscription that nothing woke; the projector of the same process wakes
+    them at once, this interval serves a projector in another process (``izlek gateway-project``)."""
+    gateway_projector_enabled: bool = True
+    """Run the projector inside the API process; set false on API replicas beside one ``izlek gateway-project``."""
+    gateway_projector_batch_size: int = Field(200, ge=1)
+    """Messages fetched and applied per transaction, per stream."""
+    gateway_max_request_bytes: int = Field(100_000, ge=1)
+    """The largest request body (bytes); a larger one answers 413 before GraphQL reads it."""
+    gateway_max_query_length: int = Field(20_000, ge=1)
+    """The longest GraphQL query (characters, comments and white space included)."""
+    gateway_max_query_tokens: int = Field(2_000, ge=1)
+    """The most tokens in one query: names, punctuation, values and comments (introspection takes about 200)."""
+    gateway_max_query_depth: int = Field(10, ge=1)
+    """The deepest nesting of fields under a root field (``{ plans { code } }`` is 1; introspection is not
+    counted)."""
+    gateway_max_query_aliases: int = Field(20, ge=0)
+    """The most aliases in one query (each aliased root field is one more query of the read models)."""
+    gateway_cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Origins of the browser apps that may call the gateway, comma-separated or a JSON list
+    (``https://pano.example.org``); empty, the gateway sends no CORS headers."""
+
+    @field_validator("gateway_cors_origins", mode="before")
+    @classmethod
+    def _origins_from_text(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            value = json.loads(text) if text.startswith("[") else text.split(",")
+        if isinstance(value, list):
+            # A browser sends its origin without a trailing slash; one written with it would never match.
+            return [str(origin).strip().rstrip("/") for origin in value if str(origin).strip()]
+        return value
 
     @property
     def database_url(self) -> str:

@@ -4,7 +4,7 @@ The audit trail (``entity_events``) keeps every projected event with its recorde
 in time can be rebuilt: the events recorded by ``as_of`` and in effect by ``valid_at`` are replayed, in the order
 they were recorded, through the same projections as the live read models, into an in-memory SQLite database
 (a *replica*). An event whose entity does not exist at that point (its creation is valid later) is skipped with
-it. Replicas are kept, a few at a time, under the point in time and the trail's head, so repeated queries of the
+it. A correction that is not backdated applies at every valid time: it fixes what was recorded, not the world. Replicas are kept, a few at a time, under the point in time and the trail's head, so repeated queries of the
 same moment (a report, a page of a dashboard) replay once.
 """
 
@@ -14,16 +14,16 @@ import asyncio
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 import structlog
-from sqlalchemy import Connection, Engine, create_engine, func, insert, select
+from sqlalchemy import ColumnElement, Connection, Engine, and_, create_engine, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
 
-from izlek_common.cloudevents import CloudEvent
+from izlek_gateway.audit import event_of
 from izlek_gateway.projections import HANDLERS, UnprojectableEvent
 from izlek_gateway.read_models.tables import entity_events, metadata
 
@@ -33,18 +33,10 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 
-def _event_of(row: Any) -> CloudEvent:
-    return CloudEvent(
-        id=f"{row.service}:{row.notification_id}", source=f"izlek/{row.service}", type=row.event_type,
-        subject=row.entity_id, time=_aware(row.recorded_at), data=row.data, notificationid=row.notification_id,
-        aggregateversion=row.version, actor=row.actor, actorrole=row.actor_role, actororg=row.actor_org,
-        validtime=_aware(row.valid_at), validprecision=row.valid_precision, correlationid=row.correlation_id,
-        reason=row.reason, kind=row.kind,
-    )
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+def corrects_every_valid_time() -> ColumnElement[bool]:
+    """A correction recorded without a valid time in the past says what should have been recorded all along:
+    it applies at every valid time (where its entity exists). A backdated correction applies from its date."""
+    return and_(entity_events.c.kind == "correction", entity_events.c.valid_at >= entity_events.c.recorded_at)
 
 
 def replay(source: Connection, as_of: datetime | None, valid_at: datetime | None) -> Engine:
@@ -53,7 +45,7 @@ def replay(source: Connection, as_of: datetime | None, valid_at: datetime | None
     if as_of is not None:
         conditions.append(entity_events.c.recorded_at <= as_of)
     if valid_at is not None:
-        conditions.append(entity_events.c.valid_at <= valid_at)
+        conditions.append(or_(entity_events.c.valid_at <= valid_at, corrects_every_valid_time()))
     rows = source.execute(select(entity_events).where(*conditions)
                           .order_by(entity_events.c.recorded_at, entity_events.c.service,
                                     entity_events.c.notification_id)).all()
@@ -68,7 +60,7 @@ def replay(source: Connection, as_of: datetime | None, valid_at: datetime | None
                 continue
             try:
                 with session.begin_nested():
-                    projection.handler(session, _event_of(row), projection.contract.model_validate(row.data))
+                    projection.handler(session, event_of(row), projection.contract.model_validate(row.data))
             except (UnprojectableEvent, IntegrityError):
                 skipped += 1  # its entity does not exist at this point in time
                 continue

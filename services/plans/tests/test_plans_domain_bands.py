@@ -80,3 +80,10 @@ def test_every_band_has_its_turkish_label() -> None:
     assert [band.turkish_label for band in Band] == [
         "Hedef ve Üstü", "Başarılı", "İyi", "İlerlemede", "Geliştirilmeli",
     ]
+
+
+def test_the_band_rule_is_the_one_every_service_shares() -> None:
+    from izlek_common.domain import bands as shared
+
+    assert (Band, Direction, achievement, band_for) == (shared.Band, shared.Direction, shared.achievement,
+                                                       shared.band_for)

@@ -56,3 +56,45 @@ def test_a_file_without_a_plan_section_is_refused(tmp_path: Path) -> None:
             import_plan_file(app, path, IMPORTER)
     finally:
         app.close()
+
+
+def criterion_measure(app: PlansApplication, plan_id: Any, code: str) -> Any:
+    from izlek_plans.domain.criterion import SuccessCriterion
+
+    return app.get_criterion(SuccessCriterion.create_id(plan_id, code)).measure
+
+
+def test_a_count_of_protocols_counts_those_made_from_the_template_that_names_its_group() -> None:
+    app = PlansApplication(env=eventsourcing_env("memory://"))
+    try:
+        report = import_plan_file(app, IZMIR, IMPORTER)
+
+        measure = criterion_measure(app, report.plan_id, "DI1-C1")
+        assert measure.counts == {"entity": "protocol", "kind": "standard_protocol",
+                                  "statuses": "signed,in_force,renewed",
+                                  "template": "prot-tpl-standart-satin-alma-taahhut"}
+        assert criterion_measure(app, report.plan_id, "DI2-C3").counts == {"entity": "cooperative"}
+    finally:
+        app.close()
+
+
+def test_without_a_template_a_count_of_protocols_counts_every_kind_until_a_reimport_finds_one(
+    tmp_path: Path,
+) -> None:
+    alone = tmp_path / "plan.yaml"
+    alone.write_bytes(IZMIR.read_bytes())
+    app = PlansApplication(env=eventsourcing_env("memory://"))
+    try:
+        first = import_plan_file(app, alone, IMPORTER)
+        counts_alone = criterion_measure(app, first.plan_id, "DI1-C1").counts
+        (tmp_path / "protocols.yaml").write_bytes((IZMIR.parent / "protocols.yaml").read_bytes())
+
+        with_template = import_plan_file(app, alone, IMPORTER)
+        again = import_plan_file(app, alone, IMPORTER)
+
+        assert counts_alone == {"entity": "protocol", "statuses": "signed,in_force,renewed"}
+        assert with_template.changed == {"criterion": 1}
+        assert criterion_measure(app, first.plan_id, "DI1-C1").counts["kind"] == "standard_protocol"
+        assert not again.events_written
+    finally:
+        app.close()

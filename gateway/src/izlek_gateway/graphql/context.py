@@ -1,8 +1,9 @@
 """The per-request context: the caller, what they may see, and the views of the read models they query.
 
 A *view* is the read models at one point in time: the present, or as of a recorded time (`asOf`) and valid at
-a valid time (`validAt`). Each root field of a query chooses its view (`open_view`), and every field under it
-reads through the same view (`view(info)`), so ``{ now: plan(id: …) { … } then: plan(id: …, asOf: …) { … } }``
+a valid time (`validAt`). Each root field of a query chooses its view (`open_view`; a nested field may choose
+another for its own subtree, as a report's contents do), and every field under it reads through the same view
+(`view(info)`), so ``{ now: plan(id: …) { … } then: plan(id: …, asOf: …) { … } }``
 answers each half from its own point in time.
 
 Loaders batch the nested fields of one view into one query per kind (goals, targets and commitments by plan,
@@ -14,11 +15,12 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any, TypeVar
 
+from graphql.pyutils import Path
 from sqlalchemy import ColumnElement, Connection, Executable, Row, Table, or_, select, true
 from strawberry.dataloader import DataLoader
 from strawberry.fastapi import BaseContext
@@ -30,7 +32,15 @@ from izlek_gateway.graphql.organisation import Organisation
 from izlek_gateway.graphql.plan import Goal, Target
 from izlek_gateway.graphql.protocol import ProtocolParty
 from izlek_gateway.graphql.scope import PlanScope
-from izlek_gateway.read_models.tables import commitments, goals, organisations, plans, protocol_parties, targets
+from izlek_gateway.read_models.tables import (
+    commitments,
+    entity_events,
+    goals,
+    organisations,
+    plans,
+    protocol_parties,
+    targets,
+)
 
 TURKEY = timezone(timedelta(hours=3), "TRT")
 """Turkey keeps UTC+3 all year: a commitment is overdue from the day after its due date there."""
@@ -54,6 +64,7 @@ class View:
     loaders: Loaders = field(init=False)
     _lock: asyncio.Lock = field(init=False, default_factory=asyncio.Lock)
     _visible_plan_ids: frozenset[str] | None = field(init=False, default=None)
+    _loaders: dict[str, DataLoader[Any, Any]] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.loaders = Loaders.for_view(self)
@@ -61,6 +72,13 @@ class View:
     @property
     def is_present(self) -> bool:
         return self.as_of is None and self.valid_at is None
+
+    def loader(self, name: str, batch: Callable[[View, list[Any]], Awaitable[list[Any]]]) -> DataLoader[Any, Any]:
+        """This view's DataLoader called `name`, made on first use from `batch(view, keys)`."""
+        made = self._loaders.get(name)
+        if made is None:
+            made = self._loaders[name] = DataLoader(lambda keys: batch(self, list(keys)))
+        return made
 
     async def rows(self, statement: Executable) -> list[Row[Any]]:
         """Every row `statement` returns, read in a worker thread."""
@@ -86,6 +104,11 @@ class View:
         if visible is None:
             return true()
         return or_(plan_id.is_(None), plan_id.in_(sorted(visible)))
+
+    async def run(self, function: Callable[..., T], *args: Any) -> T:
+        """``function(connection, *args)`` in a worker thread: synchronous code over this view's read models."""
+        async with self._lock:
+            return await asyncio.to_thread(function, self.connection, *args)
 
     async def scalar(self, statement: Executable) -> Any:
         async with self._lock:
@@ -152,8 +175,9 @@ class GatewayContext(BaseContext):
     temporal: Any = None
     scope: PlanScope = field(init=False)
     present: View = field(init=False)
-    _views_by_root: dict[str, View] = field(init=False, default_factory=dict)
+    _views_by_path: dict[tuple[str | int, ...], View] = field(init=False, default_factory=dict)
     _on_close: list[Callable[[], object]] = field(init=False, default_factory=list)
+    _scheduled: View | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         super().__init__()
@@ -174,27 +198,53 @@ class GatewayContext(BaseContext):
         return self.present.loaders
 
     def view(self, info: Info[Any, Any]) -> View:
-        """The view that the root field above `info` chose (the present unless it asked for another)."""
-        return self._views_by_root.get(_root_key(info), self.present)
+        """The view that the nearest field above `info` chose (the present unless one asked for another)."""
+        path: Path | None = info.path
+        while path is not None:
+            view = self._views_by_path.get(_keys(path))
+            if view is not None:
+                return view
+            path = path.prev
+        return self.present
 
     async def open_view(self, info: Info[Any, Any], as_of: datetime | None = None,
                         valid_at: datetime | None = None) -> View:
-        """Choose the view of the root field of `info`, for every field under it, and return it."""
+        """Choose the view of the field of `info` (a root field, or e.g. a report's contents) for every field
+        under it, and return it."""
         if as_of is None and valid_at is None:
-            view = self.present
+            view = await self._present_or_before_scheduled_changes()
         else:
             from izlek_gateway.temporal import open_temporal_view
 
             view = await open_temporal_view(self, as_of=as_of, valid_at=valid_at)
-        self._views_by_root[_root_key(info)] = view
+        self._views_by_path[_keys(info.path)] = view
         return view
 
 
-def _root_key(info: Info[Any, Any]) -> str:
-    path = info.path
-    while path.prev is not None:
-        path = path.prev
-    return str(path.key)
+    async def _present_or_before_scheduled_changes(self) -> View:
+        """The present tables, unless changes scheduled for later are recorded: those take effect on their
+        date, so the present is then the view valid now (to the minute, so that it is replayed once a minute)."""
+        if self._scheduled is None:
+            now = datetime.now(UTC)
+            later = await self.present.scalar(select(entity_events.c.valid_at)
+                                              .where(entity_events.c.valid_at > now).limit(1))
+            if later is None:
+                self._scheduled = self.present
+            else:
+                from izlek_gateway.temporal import open_temporal_view
+
+                self._scheduled = await open_temporal_view(
+                    self, as_of=None, valid_at=now.replace(second=0, microsecond=0) + timedelta(minutes=1))
+        return self._scheduled
+
+
+def _keys(path: Path) -> tuple[str | int, ...]:
+    keys: list[str | int] = []
+    node: Path | None = path
+    while node is not None:
+        keys.append(node.key)
+        node = node.prev
+    return tuple(reversed(keys))
 
 
 GatewayInfo = Info[GatewayContext, None]

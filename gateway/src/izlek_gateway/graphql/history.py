@@ -13,6 +13,7 @@ import strawberry
 from sqlalchemy import Row
 from strawberry.scalars import JSON
 
+from izlek_gateway.audit import field_changes
 from izlek_gateway.graphql.commitment import PageInfo
 from izlek_gateway.graphql.scalars import aware
 
@@ -58,27 +59,14 @@ class FieldChange:
 
 
 def entries_with_changes(rows: Iterable[Row[Any]]) -> list[HistoryEntry]:
-    """The history of one entity, oldest first, each entry with the fields it changed: the event's data
-    compared with everything the entity's earlier events had set."""
-    state: dict[str, Any] = {}
-    entries = []
-    for row in rows:
-        data = _fields_set(row.data)
-        changes = [FieldChange(field=name, before=state.get(name), after=value)
-                   for name, value in data.items() if state.get(name) != value]
-        state.update(data)
-        entries.append(HistoryEntry.from_row(row, changes))
-    return entries
-
-
-def _fields_set(data: Any) -> dict[str, Any]:
-    """The fields an event's data sets; a ``changes`` mapping (changes and corrections) counts as its fields."""
-    if not isinstance(data, dict):
-        return {}
-    fields = {name: value for name, value in data.items() if name != "changes"}
-    if isinstance(data.get("changes"), dict):
-        fields.update(data["changes"])
-    return fields
+    """The history of one entity, oldest first, each entry with the fields its event changed
+    (`izlek_gateway.audit.field_changes`)."""
+    rows = list(rows)
+    return [
+        HistoryEntry.from_row(row, [FieldChange(field=name, before=before, after=after)
+                                    for name, before, after in changes])
+        for row, changes in zip(rows, field_changes(rows), strict=True)
+    ]
 
 
 @strawberry.type

@@ -6,10 +6,15 @@ from datetime import date, datetime
 from typing import Any
 
 import strawberry
-from sqlalchemy import Row
+from sqlalchemy import Row, select
 
+from izlek_gateway.dashboards import indicator_bands, plan_dashboard
 from izlek_gateway.graphql.commitment import Commitment
+from izlek_gateway.graphql.criterion import Criterion
+from izlek_gateway.graphql.dashboard import PlanDashboard
+from izlek_gateway.graphql.indicator import Indicator
 from izlek_gateway.graphql.scalars import aware
+from izlek_gateway.read_models.tables import criteria
 
 
 @strawberry.type(description="A target of a goal; commitments hang under targets.")
@@ -77,6 +82,26 @@ class Plan:
     @strawberry.field(description="Every commitment of the plan, in plan order (see Query.commitments to filter).")
     async def commitments(self, info: strawberry.Info) -> list[Commitment]:
         return await info.context.view(info).loaders.commitments_by_plan.load(str(self.id))
+
+    @strawberry.field(description="The plan's success criteria (Başarı Kriterleri) as defined, by group and code.")
+    async def criteria(self, info: strawberry.Info) -> list[Criterion]:
+        view = info.context.view(info)
+        rows = await view.rows(select(criteria).where(criteria.c.plan_id == str(self.id))
+                               .order_by(criteria.c.group_code, criteria.c.code))
+        return [Criterion.from_row(row) for row in rows]
+
+    @strawberry.field(description="The plan's indicators, with target, actual, achievement and band per period.")
+    async def indicators(self, info: strawberry.Info) -> list[Indicator]:
+        view = info.context.view(info)
+        return [Indicator.from_result(i) for i in await view.run(indicator_bands, str(self.id))]
+
+    @strawberry.field(description="The plan's success-criteria dashboard, computed from the read models.")
+    async def dashboard(self, info: strawberry.Info) -> PlanDashboard:
+        view = info.context.view(info)
+        result = await view.run(plan_dashboard, str(self.id), view.today)
+        if result is None:
+            raise LookupError(f"plan {self.id} is gone from the read models")
+        return PlanDashboard.from_result(result)
 
     @classmethod
     def from_row(cls, row: Row[Any]) -> Plan:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from datetime import date
 from collections.abc import Sequence
+from datetime import date
 from typing import Annotated, Any
 
 import strawberry
@@ -16,6 +16,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import Info
 
+from izlek_gateway.dashboards import plan_dashboard
 from izlek_gateway.graphql.commitment import (
     CLOSED_STATUSES,
     Commitment,
@@ -24,6 +25,7 @@ from izlek_gateway.graphql.commitment import (
     PageInfo,
 )
 from izlek_gateway.graphql.context import GatewayContext
+from izlek_gateway.graphql.dashboard import PlanDashboard
 from izlek_gateway.graphql.history import (
     ChangeConnection,
     ChangeEdge,
@@ -36,7 +38,9 @@ from izlek_gateway.graphql.organisation import Organisation
 from izlek_gateway.graphql.plan import Plan
 from izlek_gateway.graphql.protocol import Protocol
 from izlek_gateway.graphql.purchase import Purchase
+from izlek_gateway.graphql.report import Report
 from izlek_gateway.graphql.scalars import SCALARS, PointInTime, normalised
+from izlek_gateway.graphql.subscriptions import Subscription
 from izlek_gateway.read_models.tables import (
     commitments,
     entity_events,
@@ -45,6 +49,7 @@ from izlek_gateway.read_models.tables import (
     protocol_parties,
     protocols,
     purchases,
+    reports,
 )
 
 MAX_PAGE_SIZE = 200
@@ -94,6 +99,18 @@ class Query:
         view = await info.context.open_view(info, as_of, valid_at)
         row = await view.first(select(plans).where(plans.c.id == str(id), await view.plan_filter(plans.c.id)))
         return None if row is None else Plan.from_row(row)
+
+    @strawberry.field(description="The success-criteria dashboard of one plan: criteria with value, target, "
+                      "achievement and bands, commitments by actor group and status, indicator bands, protocol "
+                      "coverage and quota compliance.")
+    async def dashboard(self, info: Context, plan_id: strawberry.ID, as_of: AsOf = None,
+                        valid_at: ValidAt = None) -> PlanDashboard | None:
+        view = await info.context.open_view(info, as_of, valid_at)
+        if await view.first(select(plans.c.id).where(plans.c.id == str(plan_id),
+                                                     await view.plan_filter(plans.c.id))) is None:
+            return None
+        result = await view.run(plan_dashboard, str(plan_id), view.today)
+        return None if result is None else PlanDashboard.from_result(result)
 
     @strawberry.field(description="Commitments, overdue ones first, then by due date; a Relay connection.")
     async def commitments(
@@ -193,6 +210,22 @@ class Query:
         query = select(purchases).where(*conditions).order_by(purchases.c.purchased_on, purchases.c.id)
         return [Purchase.from_row(row) for row in await view.rows(query)]
 
+    @strawberry.field(description="The published reports of a plan, newest first.")
+    async def reports(self, info: Context, plan_id: strawberry.ID) -> list[Report]:
+        view = info.context.present
+        rows = await view.rows(select(reports).where(reports.c.plan_id == str(plan_id),
+                                                     await view.plan_filter(reports.c.plan_id))
+                               .order_by(reports.c.recorded_at.desc(), reports.c.code))
+        return [Report.from_row(row) for row in rows]
+
+    @strawberry.field(description="One published report of a plan, by its code: its contents as published and "
+                      "the differences Izlek knows of since.")
+    async def report(self, info: Context, plan_id: strawberry.ID, code: str) -> Report | None:
+        view = info.context.present
+        row = await view.first(select(reports).where(reports.c.plan_id == str(plan_id), reports.c.code == code,
+                                                     await view.plan_filter(reports.c.plan_id)))
+        return None if row is None else Report.from_row(row)
+
     @strawberry.field(description="Every recorded change of one entity (any service), oldest first, each with "
                       "the fields it changed; with `asOf`, only the changes recorded by then.")
     async def history(self, info: Context, id: strawberry.ID, as_of: AsOf = None) -> list[HistoryEntry]:
@@ -253,7 +286,8 @@ def _as_date(value: Any) -> date:
 
 def build_schema(extensions: Sequence[Any] = ()) -> strawberry.Schema:
     """The gateway's schema, with the given strawberry extensions (e.g. the query limits of the settings)."""
-    return strawberry.Schema(query=Query, extensions=list(extensions), config=StrawberryConfig(scalar_map=SCALARS))
+    return strawberry.Schema(query=Query, subscription=Subscription, extensions=list(extensions),
+                             config=StrawberryConfig(scalar_map=SCALARS))
 
 
 schema = build_schema()

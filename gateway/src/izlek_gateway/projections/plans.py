@@ -20,6 +20,7 @@ from izlek_gateway.read_models.tables import (
     indicators,
     plans,
     priorities,
+    reports,
     targets,
 )
 
@@ -83,6 +84,15 @@ def actor_group_defined(session: Session, event: CloudEvent, data: contracts.Act
 def priority_defined(session: Session, event: CloudEvent, data: contracts.PriorityDefinedV1) -> None:
     _plan_changed(session, event, data.plan_id)
     upsert(session, priorities, {"plan_id": str(data.plan_id), **data.priority.model_dump(), **last_change(event)})
+
+
+@handles(contracts.ReportPublishedV1)
+def report_published(session: Session, event: CloudEvent, data: contracts.ReportPublishedV1) -> None:
+    _plan_changed(session, event, data.plan_id)
+    upsert(session, reports, {
+        "plan_id": str(data.plan_id), **data.report.model_dump(), "published_by": event.actor,
+        "published_by_role": event.actorrole, "published_by_organisation": event.actororg, **last_change(event),
+    })
 
 
 # Commitments, criteria and indicators carry their plan id; attaching them only moves the plan's version.

@@ -182,6 +182,20 @@ indicator_values = Table(
     *_last_change(),
 )
 
+reports = Table(
+    "reports",
+    metadata,
+    _id("plan_id", primary_key=True),
+    Column("code", String(50), primary_key=True),
+    Column("title", Text, nullable=False),
+    Column("note", Text),
+    Column("published_by", String(320), nullable=False),
+    Column("published_by_role", String(50), nullable=False),
+    Column("published_by_organisation", String(200)),
+    *_last_change(),
+)
+"""Published reports: ``recorded_at`` is when it was published (its "as of"), ``valid_at`` its date."""
+
 # --- partners service ------------------------------------------------------------------------------------
 
 organisations = Table(
@@ -305,6 +319,8 @@ entity_events = Table(
     Index("ix_entity_events_actor_recorded_at", "actor", "recorded_at"),
     Index("ix_entity_events_plan_recorded_at", "plan_id", "recorded_at"),
     Index("ix_entity_events_recorded_at", "recorded_at"),
+    Index("ix_entity_events_valid_at", "valid_at"),
+    Index("ix_entity_events_service_stream_seq", "service", "stream_seq"),
 )
 """One row per CloudEvent of any service: what ``history(id)``, ``changes(by, from, to)``, the subscriptions and
 the "as of" and "valid at" views read. ``plan_id`` names the plan an event of the plans service belongs to (the

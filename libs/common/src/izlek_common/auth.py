@@ -14,6 +14,7 @@ import structlog
 from fastapi import Depends, FastAPI, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import HTTPConnection
 
 from izlek_common.problems import Forbidden, ServiceUnavailable, Unauthenticated
 from izlek_common.settings import CommonSettings
@@ -233,10 +234,15 @@ async def get_principal(
     _credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)] = None,
 ) -> Principal:
     """FastAPI dependency: the principal of the request's `Authorization: Bearer` token, or 401."""
-    verifier: TokenVerifier | None = getattr(request.app.state, _VERIFIER_STATE_KEY, None)
+    return await authenticate(request, request.headers.get("Authorization"))
+
+
+async def authenticate(connection: HTTPConnection, header: str | None) -> Principal:
+    """The principal of `header` (an ``Authorization`` value, ``Bearer <token>``) presented to `connection`'s
+    app, or `Unauthenticated`. A websocket may present it in its first message rather than in a header."""
+    verifier: TokenVerifier | None = getattr(connection.app.state, _VERIFIER_STATE_KEY, None)
     if verifier is None:
         raise RuntimeError("install_auth(app, verifier) was not called for this app")
-    header = request.headers.get("Authorization")
     if not header:
         raise Unauthenticated("missing bearer token")
     scheme, _, token = header.strip().partition(" ")

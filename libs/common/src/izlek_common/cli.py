@@ -39,12 +39,21 @@ def token(
     org: Annotated[str | None, typer.Option(help="The organisation id (required for liaison and member)")] = None,
     name: Annotated[str | None, typer.Option(help="Display name")] = None,
     hours: Annotated[float, typer.Option(help="Validity in hours")] = 8.0,
+    scope: Annotated[list[str] | None, typer.Option(
+        help="A scope of the token, repeatable; a partner app sees the plans of its plan:<code>, region:<name> "
+        "(a space written _) or plan:* scopes")] = None,
 ) -> None:
     """Issue a development token signed with IZLEK_JWT_SECRET (HS256) and print it."""
     settings = CommonSettings()
+    scopes = scope or []
+    if any(not s or any(c.isspace() for c in s) for s in scopes):
+        # The token's scope claim is one space-separated string: a space would split a scope in two.
+        console.print("[red]cannot issue the token:[/red] a scope may not be empty or contain spaces "
+                      "(write a space in a region's name as _, e.g. region:Batı_Karadeniz)")
+        raise typer.Exit(2)
     try:
         print(issue_token(settings, subject=subject, role=role, organisation_id=org, name=name,
-                          ttl=timedelta(hours=hours)))
+                          ttl=timedelta(hours=hours), scopes=scopes))
     except (ValueError, RuntimeError) as exc:
         console.print(f"[red]cannot issue the token:[/red] {exc}")
         raise typer.Exit(2) from None

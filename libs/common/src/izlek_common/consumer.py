@@ -181,7 +181,8 @@ class TrackedConsumer:
     `handler(session, msg)` runs in a worker thread inside a transaction that also records the message's
     stream sequence as this consumer's position; the message is acknowledged after the commit. Messages are
     applied in stream order, a whole fetched batch per transaction when every handler call succeeds.
-    `counts` tallies what became of the messages this instance handled.
+    `counts` tallies what became of the messages this instance handled. `on_committed(position)`, if given, is
+    called on the event loop after each commit that moved the position (e.g. to wake readers of the effects).
     """
 
     def __init__(
@@ -198,6 +199,7 @@ class TrackedConsumer:
         ack_wait: float = 30.0,
         max_ack_pending: int = 1000,
         max_backoff: float = 5.0,
+        on_committed: Callable[[int], object] | None = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
@@ -213,6 +215,7 @@ class TrackedConsumer:
         self.ack_wait = ack_wait
         self.max_ack_pending = max(max_ack_pending, batch_size)
         self.max_backoff = max_backoff
+        self.on_committed = on_committed
         self.counts: dict[Disposition, int] = {disposition: 0 for disposition in Disposition}
         self._subscription: JetStreamContext.PullSubscription | None = None
         self._reconnects_at_bind = 0
@@ -342,6 +345,9 @@ class TrackedConsumer:
         dispositions = await asyncio.to_thread(self._apply_in_order, ordered)
         for disposition in dispositions:
             self.counts[disposition] += 1
+        moved = [m for m, d in zip(ordered, dispositions, strict=True) if d is not Disposition.SKIPPED]
+        if moved and self.on_committed is not None:
+            self.on_committed(moved[-1].metadata.sequence.stream)
         return dispositions
 
     # -- NATS side ------------------------------------------------------------------------------------------

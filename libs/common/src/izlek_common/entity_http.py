@@ -155,9 +155,12 @@ def create_service_app(
     relay: Callable[[], Relay] | None = None,
     error_problems: Mapping[type[Exception], Callable[[Any], Problem]] | None = None,
     close_application: bool = True,
+    history_guard: Callable[[Principal, UUID], None] | None = None,
 ) -> FastAPI:
     """A service's FastAPI app: routes, problem+json, bearer auth, correlation ids, health checks, and (when
-    ``relay`` builds one) the service's relay running beside the API until shutdown."""
+    ``relay`` builds one) the service's relay running beside the API until shutdown. ``history_guard(principal,
+    entity_id)``, if given, raises when the caller may not read that entity's history (by default anyone
+    authenticated may)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -184,11 +187,12 @@ def create_service_app(
     add_health_routes(app, ready_check=lambda: _store_answers(application))
     for router in routers:
         app.include_router(router)
-    app.include_router(_history_router(application))
+    app.include_router(_history_router(application, history_guard))
     return app
 
 
-def _history_router(application: TrackedApplication) -> APIRouter:
+def _history_router(application: TrackedApplication,
+                    guard: Callable[[Principal, UUID], None] | None = None) -> APIRouter:
     """``GET /history/{id}``: the same in every service, over whatever entities it keeps."""
     router = APIRouter(tags=["history"])
     kinds = ", ".join(application.entity_kinds.values())
@@ -197,6 +201,8 @@ def _history_router(application: TrackedApplication) -> APIRouter:
         f"Every event of a {kinds}: type, kind (change or correction), author, recorded at, valid at and its "
         "precision, reason, and the fields it changed."))
     def history(entity_id: UUID, principal: PrincipalDep) -> dict[str, Any]:
+        if guard is not None:
+            guard(principal, entity_id)
         return application.history(entity_id)
 
     return router

@@ -2,6 +2,13 @@
 
 Everything goes through the application's own commands, so the import is audited like any other change.
 Ids are derived from the codes in the file, so running the import twice changes nothing.
+
+Two files beside the plan complete it when they exist: ``timeline.yaml`` gives imported facts their valid time,
+and ``protocols.yaml`` says what a success criterion that counts protocols counts. A count measure with unit
+``protocol`` counts protocols in effect (signed, in force, renewed); when a template of ``protocol_templates``
+names the criterion's group (``success_criteria_id: DI1``), only the protocols made from it, of kind
+``standard_protocol``: ``{"entity": "protocol", "kind": "standard_protocol", "statuses": "signed,in_force,renewed",
+"template": "prot-tpl-…"}``.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from uuid import UUID
 
 import yaml
 
+from izlek_common.domain.counts import PROTOCOL, PROTOCOL_STATUSES_IN_EFFECT, STANDARD_PROTOCOL_KIND, Counted
 from izlek_common.domain.errors import DomainRuleViolation
 from izlek_common.domain.stamp import Author, Stamp
 from izlek_common.eventsourced.errors import EntityAlreadyExists
@@ -65,22 +73,25 @@ def import_plan_file(app: PlansApplication, path: Path, author: Author,
     if not isinstance(document, dict) or not isinstance(document.get("plan"), dict):
         raise PlanFileError(f"{path} has no 'plan' section")
     timeline = _timeline(path.parent / "timeline.yaml")
+    templates = _protocol_templates(path.parent / "protocols.yaml")
     reason = f"imported from {path.name} (sha256 {hashlib.sha256(raw).hexdigest()[:12]})"
     # A rehearsal on an empty store in memory meets every problem of the file before anything is written.
     rehearsal = PlansApplication(env=eventsourcing_env("memory://"))
     try:
-        PlanImport(rehearsal, document, author, reason, timeline, None).run()
+        PlanImport(rehearsal, document, author, reason, timeline, None, templates).run()
     except PlanFileError as exc:
         raise PlanFileError(f"{path}: {exc}; nothing was imported") from None
     finally:
         rehearsal.close()
-    return PlanImport(app, document, author, reason, timeline, progress).run()
+    return PlanImport(app, document, author, reason, timeline, progress, templates).run()
 
 
 class PlanImport:
     def __init__(self, app: PlansApplication, document: dict[str, Any], author: Author, reason: str,
-                 timeline: dict[str, date], progress: Progress | None) -> None:
+                 timeline: dict[str, date], progress: Progress | None,
+                 templates: dict[str, str] | None = None) -> None:
         self.app = app
+        self.templates = templates or {}
         self.doc = document
         self.author = author
         self.reason = reason
@@ -196,7 +207,7 @@ class PlanImport:
         return "commitment", _outcome(before, after)
 
     def _criterion(self, plan_id: UUID, row: dict[str, Any], criterion: dict[str, Any]) -> tuple[str, str]:
-        measure, parts = _measure_and_parts(criterion)
+        measure, parts = _measure_and_parts(criterion, self.templates.get(row.get("id") or ""))
         criterion_id = SuccessCriterion.create_id(plan_id, criterion["id"])
         if not self.app.exists(criterion_id):
             self.app.define_criterion(
@@ -211,20 +222,32 @@ class PlanImport:
         return "criterion", _outcome(before, after)
 
 
-def _measure_and_parts(criterion: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def _measure_and_parts(criterion: dict[str, Any],
+                       template: str | None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     if criterion.get("parts"):
-        parts = [{"text": p["text"], "measure": _measure(p.get("measure") or {})} for p in criterion["parts"]]
+        parts = [{"text": p["text"], "measure": _measure(p.get("measure") or {}, template)}
+                 for p in criterion["parts"]]
         return {"kind": "composite", "note": criterion.get("note")}, parts
-    return _measure(criterion.get("measure") or {}), []
+    return _measure(criterion.get("measure") or {}, template), []
 
 
-def _measure(data: dict[str, Any]) -> dict[str, Any]:
+def _measure(data: dict[str, Any], template: str | None) -> dict[str, Any]:
     measure = {k: data.get(k) for k in ("kind", "target", "unit", "note")}
     if data.get("breakdown"):
         measure["breakdown"] = dict(data["breakdown"])
     if data.get("kind") == "count" and data.get("unit"):
-        measure["counts"] = {"entity": str(data["unit"])}
+        measure["counts"] = _counted(str(data["unit"]), template).as_counts()
     return measure
+
+
+def _counted(unit: str, template: str | None) -> Counted:
+    """What a count measure of `unit` counts; protocols in effect, and made from `template` when one is named."""
+    if unit != PROTOCOL:
+        return Counted(entity=unit)
+    if template is None:
+        return Counted(entity=PROTOCOL, statuses=PROTOCOL_STATUSES_IN_EFFECT)
+    return Counted(entity=PROTOCOL, kind=STANDARD_PROTOCOL_KIND, statuses=PROTOCOL_STATUSES_IN_EFFECT,
+                   template=template)
 
 
 def _timeline(path: Path) -> dict[str, date]:
@@ -237,6 +260,21 @@ def _timeline(path: Path) -> dict[str, date]:
         if event.get("date_precision") == "day" and event.get("date"):
             dates[event["id"]] = date.fromisoformat(str(event["date"]))
     return dates
+
+
+def _protocol_templates(path: Path) -> dict[str, str]:
+    """The protocol template each success-criteria group is about (``success_criteria_id`` -> template id)."""
+    if not path.exists():
+        return {}
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise PlanFileError(f"{path} is not valid YAML: {exc}") from None
+    templates = document.get("protocol_templates") if isinstance(document, dict) else None
+    if not isinstance(templates, list):
+        return {}
+    return {str(t["success_criteria_id"]): str(t["id"]) for t in templates
+            if isinstance(t, dict) and t.get("success_criteria_id") and t.get("id")}
 
 
 def _required(data: dict[str, Any], key: str, what: str) -> Any:

@@ -23,6 +23,8 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("plan_id", sa.String(length=36), nullable=True))
         batch_op.create_index("ix_entity_events_plan_recorded_at", ["plan_id", "recorded_at"], unique=False)
         batch_op.create_index("ix_entity_events_recorded_at", ["recorded_at"], unique=False)
+        batch_op.create_index("ix_entity_events_valid_at", ["valid_at"], unique=False)
+        batch_op.create_index("ix_entity_events_service_stream_seq", ["service", "stream_seq"], unique=False)
     # Rows projected before this revision learn their plan from the entity tables that name it.
     entity_events = sa.table("entity_events", sa.column("entity_id"), sa.column("entity_type"), sa.column("plan_id"))
     op.execute(entity_events.update().where(entity_events.c.entity_type == "plan")
@@ -36,6 +38,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table("entity_events", schema=None) as batch_op:
+        batch_op.drop_index("ix_entity_events_service_stream_seq")
+        batch_op.drop_index("ix_entity_events_valid_at")
         batch_op.drop_index("ix_entity_events_recorded_at")
         batch_op.drop_index("ix_entity_events_plan_recorded_at")
         batch_op.drop_column("plan_id")

@@ -43,7 +43,8 @@ class Measure:
     breakdown: dict[str, int] = field(default_factory=dict)
     """For counts: how the target splits, e.g. {"municipality_metropolitan": 1, "municipality_district": 5}."""
     counts: dict[str, str] = field(default_factory=dict)
-    """For counts: what is counted, e.g. {"entity": "protocol", "state": "signed"}."""
+    """For counts: what is counted, e.g. {"entity": "protocol", "kind": "standard_protocol",
+    "statuses": "signed,in_force,renewed"} (read with ``izlek_common.domain.counts.Counted``)."""
     indicator_codes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:

@@ -131,6 +131,18 @@ async def test_overdue_commitments_come_first_and_done_ones_are_never_overdue(co
     assert next(node for node in every if node["code"] == "T1.1-A01")["overdue"] is False
 
 
+async def test_commitments_due_in_a_span_of_days(connection: Connection) -> None:
+    connection.execute(update(commitments).where(commitments.c.code == "T1.1-A01").values(due_date=date(2026, 9, 1)))
+    connection.execute(update(commitments).where(commitments.c.code == "T1.1-A02").values(due_date=date(2026, 9, 30)))
+    connection.execute(update(commitments).where(commitments.c.code == "T1.1-A03").values(due_date=date(2026, 10, 1)))
+
+    september = await query(connection, """{ commitments(dueAfter: "2026-09-01", dueBefore: "2026-09-30") {
+      totalCount edges { node { code dueDate } } } }""")
+
+    assert september["commitments"]["totalCount"] == 2
+    assert [e["node"]["code"] for e in september["commitments"]["edges"]] == ["T1.1-A01", "T1.1-A02"]
+
+
 def test_today_is_taken_in_turkey_three_hours_ahead_of_utc() -> None:
     from datetime import UTC, datetime
 

@@ -356,7 +356,7 @@ async def test_subscriptions_follow_a_projector_in_another_process_by_polling(
     commitment = planned_commitments(izmir, plan.id)[0]
     await relayed(izmir, nats_server.url)
     stop = asyncio.Event()
-    # The gateway has no NATS URL: this projector, unknown to it, stands for `izlek gateway-project`.
+    # The gateway has no NATS URL: this projector, unknown to it, stands for `izlek gateway project`.
     projecting = asyncio.create_task(Projector(nc, sqlite_engine).run(stop))
     try:
         async with serving(create_app(settings, engine=sqlite_engine)) as url:

@@ -1,4 +1,4 @@
-"""End to end: `izlek gateway-project` (a real process) SIGKILLed three times while projecting a backlog of
+"""End to end: `izlek gateway project` (a real process) SIGKILLed three times while projecting a backlog of
 thousands of events into PostgreSQL read models, messages delivered twice, and a rebuild from scratch to compare.
 
 The backlog is the İzmir import (`izlek import-plan`, `import-partners`, `import-protocols`) plus thousands of
@@ -187,7 +187,7 @@ async def test_a_projector_killed_mid_stream_and_restarted_with_messages_deliver
     at_kill: list[tuple[int, int, int]] = []
     for attempt in range(KILLS):
         before = at_kill[-1][0] if at_kill else 0
-        projector = spawn(["gateway-project"], env, f"projector-{attempt}")
+        projector = spawn(["gateway", "project"], env, f"projector-{attempt}")
         await until(lambda until_rows=before + PROGRESS_BEFORE_KILL: projected(read_models)[0] >= until_rows,
                     projector)
         projector.kill()
@@ -230,7 +230,7 @@ async def test_a_projector_killed_mid_stream_and_restarted_with_messages_deliver
     assert snapshot(read_models) == applied_once
 
     # The last restart runs to the end of both streams and stops cleanly on SIGTERM.
-    projector = spawn(["gateway-project"], env, "projector-final")
+    projector = spawn(["gateway", "project"], env, "projector-final")
     await until(lambda: projected(read_models) == (TOTAL, PLANS_EVENTS, PARTNERS_EVENTS), projector, poll=0.1)
     projector.stop()
     assert projector.process.returncode == 0, projector.log_tail()
@@ -239,7 +239,7 @@ async def test_a_projector_killed_mid_stream_and_restarted_with_messages_deliver
 
     rebuild_env = {**env, "IZLEK_GATEWAY_DATABASE_URL": rebuilt.sqlalchemy_url,
                    "IZLEK_GATEWAY_PROJECTOR_BATCH_SIZE": "200"}
-    izlek(rebuild_env, "gateway-rebuild")
+    izlek(rebuild_env, "gateway", "rebuild")
     from_scratch = create_read_model_engine(rebuilt.sqlalchemy_url)
     try:
         expected = snapshot(from_scratch)

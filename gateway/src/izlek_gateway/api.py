@@ -37,7 +37,7 @@ log = structlog.get_logger(__name__)
 def create_app(settings: GatewaySettings, engine: Engine | None = None, nats_url: str | None = None) -> FastAPI:
     """Build the gateway API on `engine` (default: the database of ``settings.database_url``). With a NATS URL
     (and ``settings.gateway_projector_enabled``) the projector runs in the same process and keeps the read models
-    in step with the streams; otherwise ``izlek gateway-project`` must run beside the API."""
+    in step with the streams; otherwise ``izlek gateway project`` must run beside the API."""
     owns_engine = engine is None
     read_models = engine if engine is not None else create_read_model_engine(settings.database_url)
     committed = CommitSignal()

@@ -25,7 +25,7 @@ from izlek_gateway.settings import GatewaySettings
 logger = structlog.get_logger(__name__)
 
 PROGRESS_INTERVAL = 5.0
-"""Seconds between two progress lines of ``izlek gateway-project`` (written only when a position moved)."""
+"""Seconds between two progress lines of ``izlek gateway project`` (written only when a position moved)."""
 
 
 class GatewayHasNoRelay(RuntimeError):
@@ -47,7 +47,7 @@ class GatewayService:
     async def run_relay(self, settings: GatewaySettings, nats_url: str, stop: asyncio.Event) -> None:  # type: ignore[override]
         raise GatewayHasNoRelay(
             "the gateway has no relay: it has no event store and publishes nothing; its projector runs inside "
-            "`izlek serve gateway` (or `izlek run`), or on its own as `izlek gateway-project`"
+            "`izlek serve gateway` (or `izlek run`), or on its own as `izlek gateway project`"
         )
 
     def load_demo_data(self, settings: GatewaySettings, data_dir: Path, console: Console) -> None:  # type: ignore[override]
@@ -55,8 +55,10 @@ class GatewayService:
         upgrade_database(settings.database_url)
 
     def register_commands(self, cli: typer.Typer) -> None:
-        cli.command("gateway-rebuild")(gateway_rebuild)
-        cli.command("gateway-project")(gateway_project)
+        commands = typer.Typer(help="The gateway's projector and read models.", no_args_is_help=True)
+        commands.command("rebuild")(gateway_rebuild)
+        commands.command("project")(gateway_project)
+        cli.add_typer(commands, name="gateway")
 
 
 def gateway_project() -> None:

@@ -21,9 +21,9 @@ class GatewaySettings(CommonSettings):
     gateway_port: int = 8000
     gateway_subscription_poll_interval: float = Field(1.0, gt=0)
     """Seconds between two reads of a subscription that nothing woke; the projector of the same process wakes
-    them at once, this interval serves a projector in another process (``izlek gateway-project``)."""
+    them at once, this interval serves a projector in another process (``izlek gateway project``)."""
     gateway_projector_enabled: bool = True
-    """Run the projector inside the API process; set false on API replicas beside one ``izlek gateway-project``."""
+    """Run the projector inside the API process; set false on API replicas beside one ``izlek gateway project``."""
     gateway_projector_batch_size: int = Field(200, ge=1)
     """Messages fetched and applied per transaction, per stream."""
     gateway_max_request_bytes: int = Field(100_000, ge=1)

@@ -121,6 +121,8 @@ class Query:
         actor_group: str | None = None,
         organisation_id: str | None = None,
         overdue: bool | None = None,
+        due_after: Annotated[date | None, strawberry.argument(description="Due on or after this day.")] = None,
+        due_before: Annotated[date | None, strawberry.argument(description="Due on or before this day.")] = None,
         first: int = 50,
         after: str | None = None,
         as_of: AsOf = None,
@@ -144,6 +146,10 @@ class Query:
             conditions.append(commitments.c.organisation_id == organisation_id)
         if overdue is not None:
             conditions.append(is_overdue if overdue else ~is_overdue)
+        if due_after is not None:
+            conditions.append(commitments.c.due_date >= due_after)
+        if due_before is not None:
+            conditions.append(commitments.c.due_date <= due_before)
         total = await view.scalar(select(func.count()).select_from(commitments).where(*conditions))
         if after is not None:
             conditions.append(tuple_(rank, due, commitments.c.plan_id, commitments.c.code)

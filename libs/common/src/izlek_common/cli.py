@@ -9,7 +9,7 @@ import asyncio
 import contextlib
 import os
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
@@ -97,7 +97,8 @@ class _Server(uvicorn.Server):
         yield
 
 
-async def _serve(servers: list[uvicorn.Server]) -> None:
+async def _serve(servers: list[uvicorn.Server], on_started: Callable[[], None] | None = None) -> None:
+    """Run the servers until SIGINT or SIGTERM; `on_started` is called once every one of them listens."""
     loop = asyncio.get_running_loop()
 
     def shut_down() -> None:
@@ -106,7 +107,13 @@ async def _serve(servers: list[uvicorn.Server]) -> None:
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, shut_down)
-    await asyncio.gather(*(server.serve() for server in servers))
+    serving = asyncio.gather(*(server.serve() for server in servers))
+    if on_started is not None:
+        while not serving.done() and not all(server.started for server in servers):  # noqa: ASYNC110 (uvicorn offers a flag, no event)
+            await asyncio.sleep(0.05)
+        if not serving.done():
+            on_started()
+    await serving
 
 
 def _server(app: FastAPI, host: str, port: int) -> uvicorn.Server:
@@ -115,16 +122,23 @@ def _server(app: FastAPI, host: str, port: int) -> uvicorn.Server:
 
 async def _serve_all(services: dict[str, ServiceSpec], nats_url: str) -> None:
     servers = []
+    lines = []
     for spec in services.values():
         settings = spec.settings()
         host = getattr(settings, f"{spec.name}_host", "127.0.0.1")
         port = find_free_port(int(getattr(settings, f"{spec.name}_port", spec.default_port)))
         servers.append(_server(spec.create_app(settings, nats_url), host, port))
-        console.print(f"[bold]{spec.name}[/bold] API on http://{host}:{port} (docs: /docs)")
-    console.print(f"NATS (JetStream) at {nats_url}")
-    console.print("Get a token:  [bold]make token ROLE=coordinator[/bold]   "
-                  "or  .venv/bin/izlek token --sub you --role coordinator")
-    await _serve(servers)
+        lines.append(f"[bold]{spec.name}[/bold] API on http://{host}:{port} (docs: /docs)")
+    lines.append(f"NATS (JetStream) at {nats_url}")
+    lines.append("Get a token:  [bold]make token ROLE=coordinator[/bold]   "
+                 "or  .venv/bin/izlek token --sub you --role coordinator")
+
+    def announce() -> None:
+        # Only once every API listens, so that what is printed can be called at once.
+        for line in lines:
+            console.print(line)
+
+    await _serve(servers, on_started=announce)
 
 
 @cli.command()

@@ -1,0 +1,1 @@
+"""The notifications service's HTTP API: subscriptions and deliveries."""

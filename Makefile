@@ -10,13 +10,13 @@ PYTHON     ?= $(shell command -v python3.11 || command -v python3)
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: run test install token lint format clean
+.PHONY: run test install token lint format check-deploy clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 
-$(VENV)/.synced: $(UV) uv.lock pyproject.toml libs/common/pyproject.toml services/plans/pyproject.toml services/partners/pyproject.toml gateway/pyproject.toml
+$(VENV)/.synced: $(UV) uv.lock pyproject.toml libs/common/pyproject.toml services/plans/pyproject.toml services/partners/pyproject.toml services/notifications/pyproject.toml gateway/pyproject.toml
 	$(UV) sync --frozen --all-packages --python $(PYTHON)
 	@touch $@
 
@@ -37,6 +37,18 @@ token: install
 
 lint: install
 	$(VENV)/bin/ruff check libs services gateway tests
+
+# The deployment checks (Kubernetes manifests, docker-compose.yml, Dockerfiles, security scan), offline, with
+# tools pinned in deploy/checks/requirements.txt and kept apart from the workspace's lock in their own venv.
+DEPLOY_TOOLS := $(TOOLS)/deploy-checks
+
+$(DEPLOY_TOOLS)/.installed: deploy/checks/requirements.txt
+	$(PYTHON) -m venv $(DEPLOY_TOOLS)
+	$(DEPLOY_TOOLS)/bin/pip install --quiet --disable-pip-version-check -r deploy/checks/requirements.txt
+	@touch $@
+
+check-deploy: $(DEPLOY_TOOLS)/.installed
+	PATH="$(CURDIR)/$(DEPLOY_TOOLS)/bin:$$PATH" $(DEPLOY_TOOLS)/bin/python deploy/checks/run_checks.py
 
 format: install
 	$(VENV)/bin/ruff format libs services gateway tests

@@ -84,6 +84,8 @@ def service_env(postgres_database, nats_server, tmp_path) -> dict[str, str]:
         "IZLEK_PLANS_EVENT_STORE_URL": postgres_database.url,
         "IZLEK_VAR_DIR": str(tmp_path / "var"),
         "IZLEK_LOG_LEVEL": "INFO",
+        # A relay or projector killed by a test leaves its lease to expire: a short TTL lets the next one in soon.
+        "IZLEK_LEASE_TTL_SECONDS": "2",
     })
     return env
 

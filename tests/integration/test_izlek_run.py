@@ -92,6 +92,13 @@ async def test_izlek_run_loads_the_izmir_data_once_and_publishes_it_with_the_usu
         gateway = wait_for_line(first, r"gateway API on (http://127\.0\.0\.1:\d+)").group(1)
         assert await projected_counts(gateway, coordinator_headers) == {"commitments": 104, "cooperatives": 9,
                                                                          "protocols": 5}
+        # What `make run` opens: the İzmir dashboard, with data in it, for a visitor without a session.
+        pages = wait_for_line(first, r"İzmir dashboard on (http://127\.0\.0\.1:\d+/)").group(1)
+        assert pages == f"{gateway}/"
+        async with httpx.AsyncClient(follow_redirects=True) as browser:
+            dashboard = await browser.get(pages)
+        assert dashboard.status_code == 200 and dashboard.url.path.startswith("/plans/")
+        assert "İZMİR EYLEM PLANI" in dashboard.text and "DI1-C1" in dashboard.text
     finally:
         first.stop()
     assert first.process.returncode == 0, first.log_tail()

@@ -10,6 +10,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import httpx
 import structlog
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -20,24 +21,30 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from izlek_common.auth import TokenVerifier, authenticate, install_auth
 from izlek_common.http import CorrelationIdMiddleware, add_health_routes
 from izlek_common.jetstream import connect
+from izlek_common.lease import lease_for
 from izlek_common.logging import CORRELATION_ID_HEADER, REQUEST_ID_HEADER
 from izlek_common.problems import install_problem_handlers
+from izlek_gateway.files import files_router
 from izlek_gateway.graphql.context import GatewayContext
 from izlek_gateway.graphql.limits import RequestBodyLimit, query_limit_extensions
 from izlek_gateway.graphql.router import GatewayGraphQLRouter
 from izlek_gateway.graphql.schema import build_schema
 from izlek_gateway.graphql.subscriptions import ChangeFeed, CommitSignal, SubscriptionContext
-from izlek_gateway.projector import Projector
+from izlek_gateway.projector import LEASE, Projector
 from izlek_gateway.read_models.database import create_read_model_engine, upgrade_database
 from izlek_gateway.settings import GatewaySettings
+from izlek_gateway.web import install_web_pages
 
 log = structlog.get_logger(__name__)
 
 
-def create_app(settings: GatewaySettings, engine: Engine | None = None, nats_url: str | None = None) -> FastAPI:
-    """Build the gateway API on `engine` (default: the database of ``settings.database_url``). With a NATS URL
-    (and ``settings.gateway_projector_enabled``) the projector runs in the same process and keeps the read models
-    in step with the streams; otherwise ``izlek gateway project`` must run beside the API."""
+def create_app(settings: GatewaySettings, engine: Engine | None = None, nats_url: str | None = None,
+               service_transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
+    """Build the gateway API and its web pages on `engine` (default: the database of ``settings.database_url``).
+    With a NATS URL (and ``settings.gateway_projector_enabled``) the projector runs in the same process and keeps
+    the read models in step with the streams; otherwise ``izlek gateway project`` must run beside the API. The
+    pages write through the plans and partners APIs (``service_transport`` carries those calls, e.g. to apps in
+    the same process in tests)."""
     owns_engine = engine is None
     read_models = engine if engine is not None else create_read_model_engine(settings.database_url)
     committed = CommitSignal()
@@ -53,7 +60,9 @@ def create_app(settings: GatewaySettings, engine: Engine | None = None, nats_url
             client = await connect(nats_url, "izlek-gateway")
             projector = Projector(client, read_models, batch_size=settings.gateway_projector_batch_size,
                                   on_committed=committed.notify)
-            task = asyncio.create_task(projector.run(stop), name="gateway-projector")
+            # Projects only while this process holds the projector's lease: replicas wait, ready to take over.
+            task = asyncio.create_task(lease_for(settings, nats_url, LEASE).run(projector.run, stop),
+                                       name="gateway-projector")
         try:
             yield
         finally:
@@ -62,6 +71,7 @@ def create_app(settings: GatewaySettings, engine: Engine | None = None, nats_url
                 await task
             if client is not None:
                 await client.drain()
+            await pages.aclose()
             if owns_engine:
                 read_models.dispose()
 
@@ -98,6 +108,7 @@ def create_app(settings: GatewaySettings, engine: Engine | None = None, nats_url
     install_problem_handlers(app)
     install_auth(app, TokenVerifier(settings))
     add_health_routes(app, ready_check=lambda: _database_answers(read_models))
+    pages = install_web_pages(app, settings, read_models, service_transport=service_transport)
     app.include_router(
         GatewayGraphQLRouter(build_schema(query_limit_extensions(settings)), context_getter=request_context,
                              graphql_ide="graphiql" if settings.environment == "development" else None,
@@ -105,6 +116,7 @@ def create_app(settings: GatewaySettings, engine: Engine | None = None, nats_url
                              allowed_origins=settings.gateway_cors_origins),
         prefix="/graphql",
     )
+    app.include_router(files_router(read_models))
     return app
 
 

@@ -39,6 +39,7 @@ def event_of(row: Any) -> CloudEvent:
         id=f"{row.service}:{row.notification_id}", source=f"izlek/{row.service}", type=row.event_type,
         subject=row.entity_id, time=aware(row.recorded_at), data=row.data, notificationid=row.notification_id,
         aggregateversion=row.version, actor=row.actor, actorrole=row.actor_role, actororg=row.actor_org,
+        actorname=row.actor_name,
         validtime=aware(row.valid_at), validprecision=row.valid_precision, correlationid=row.correlation_id,
         reason=row.reason, kind=row.kind,
     )
@@ -50,30 +51,37 @@ def aware(value: datetime) -> datetime:
 
 def field_changes(rows: Sequence[Row[Any]]) -> list[FieldChanges]:
     """For each of one entity's audit rows (oldest first), the fields its event changed: (name, before, after)."""
-    if not rows:
-        return []
-    entity_id = rows[0].entity_id
+    return field_changes_of_entities([rows])[0]
+
+
+def field_changes_of_entities(histories: Sequence[Sequence[Row[Any]]]) -> list[list[FieldChanges]]:
+    """`field_changes` of several entities' histories, replayed in one scratch database (each entity's state is
+    read by its own id): far quicker than a database each when a report lists a whole plan's commitments."""
     scratch = create_engine("sqlite://", poolclass=StaticPool)
     try:
         metadata.create_all(scratch, tables=list(STATE_TABLES))
-        changes: list[FieldChanges] = []
         with Session(scratch) as session, session.begin():
-            before = entity_state(session.connection(), entity_id)
-            for row in rows:
-                projection = HANDLERS.get(row.event_type)
-                if projection is not None:
-                    try:
-                        with session.begin_nested():
-                            projection.handler(session, event_of(row),
-                                               projection.contract.model_validate(row.data))
-                    except (UnprojectableEvent, IntegrityError):
-                        pass  # it changes a part that lives outside this entity's own events
-                after = entity_state(session.connection(), entity_id)
-                changes.append(compare(before, after))
-                before = after
-        return changes
+            return [_replayed(session, rows) if rows else [] for rows in histories]
     finally:
         scratch.dispose()
+
+
+def _replayed(session: Session, rows: Sequence[Row[Any]]) -> list[FieldChanges]:
+    entity_id = rows[0].entity_id
+    changes: list[FieldChanges] = []
+    before = entity_state(session.connection(), entity_id)
+    for row in rows:
+        projection = HANDLERS.get(row.event_type)
+        if projection is not None:
+            try:
+                with session.begin_nested():
+                    projection.handler(session, event_of(row), projection.contract.model_validate(row.data))
+            except (UnprojectableEvent, IntegrityError):
+                pass  # it changes a part that lives outside this entity's own events
+        after = entity_state(session.connection(), entity_id)
+        changes.append(compare(before, after))
+        before = after
+    return changes
 
 
 def entity_state(connection: Connection, entity_id: str) -> dict[str, Any]:

@@ -28,13 +28,16 @@ from izlek_gateway.projections import HANDLERS, UnknownEventType
 from izlek_gateway.read_models.database import drop_database, upgrade_database
 from izlek_gateway.read_models.tables import commitments, criteria, entity_events, indicators
 
-__all__ = ["CONSUMER", "SERVICES", "Projector", "RebuildProgress", "project", "project_message"]
+__all__ = ["CONSUMER", "LEASE", "SERVICES", "Projector", "RebuildProgress", "project", "project_message"]
 
 logger = structlog.get_logger(__name__)
 
 CONSUMER = "gateway"
 SERVICES = ("plans", "partners")
 """The services whose streams the gateway projects, in the order a rebuild replays them."""
+
+LEASE = "gateway-projector"
+"""The lease (`izlek_common.lease`) that keeps one projector active among the gateway's processes."""
 
 RebuildProgress = Callable[[int, int, str], None]
 """Called with (messages applied, messages in the streams, stream being replayed)."""
@@ -65,6 +68,7 @@ def project(session: Session, event: CloudEvent, *, stream_seq: int | None = Non
         actor=event.actor,
         actor_role=event.actorrole,
         actor_org=event.actororg,
+        actor_name=event.actorname,
         recorded_at=event.time,
         valid_at=event.validtime,
         valid_precision=event.validprecision,

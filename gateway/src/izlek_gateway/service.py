@@ -9,6 +9,7 @@ from pathlib import Path
 
 import structlog
 import typer
+import yaml
 from fastapi import FastAPI
 from nats.aio.client import Client
 from nats.js.errors import NotFoundError
@@ -17,8 +18,10 @@ from rich.console import Console
 from izlek_common.consumer import Disposition, is_transient_error
 from izlek_common.importing import progress_bar
 from izlek_common.jetstream import connect
+from izlek_common.lease import Lease, lease_for
 from izlek_common.logging import configure_logging
-from izlek_gateway.projector import Projector
+from izlek_gateway.projector import LEASE, Projector
+from izlek_gateway.projector_health import projector_health_routes
 from izlek_gateway.read_models.database import create_read_model_engine, upgrade_database
 from izlek_gateway.settings import GatewaySettings
 
@@ -35,6 +38,9 @@ class GatewayHasNoRelay(RuntimeError):
 class GatewayService:
     name = "gateway"
     default_port = 8000
+
+    def __init__(self) -> None:
+        self._demo_region: str | None = None
 
     def settings(self) -> GatewaySettings:
         return GatewaySettings()
@@ -53,6 +59,13 @@ class GatewayService:
     def load_demo_data(self, settings: GatewaySettings, data_dir: Path, console: Console) -> None:  # type: ignore[override]
         # The demo data reaches the gateway through the streams; only the database must be ready for it.
         upgrade_database(settings.database_url)
+        self._demo_region = _region_of(data_dir / "plan.yaml")
+
+    def announce_pages(self, base_url: str) -> list[str]:
+        """What ``izlek run`` prints about the web pages: ``/`` opens the first plan's dashboard."""
+        if self._demo_region:
+            return [f"[bold]{self._demo_region} dashboard[/bold] on {base_url}/"]
+        return [f"[bold]dashboard[/bold] (web pages) on {base_url}/"]
 
     def register_commands(self, cli: typer.Typer) -> None:
         commands = typer.Typer(help="The gateway's projector and read models.", no_args_is_help=True)
@@ -61,9 +74,21 @@ class GatewayService:
         cli.add_typer(commands, name="gateway")
 
 
+def _region_of(plan_file: Path) -> str | None:
+    """The region of a demo plan file (``plan.region``), for the announcement; None when it names none."""
+    try:
+        plan = yaml.safe_load(plan_file.read_text(encoding="utf-8")).get("plan") or {}
+    except (OSError, yaml.YAMLError, AttributeError):
+        return None
+    region = plan.get("region") if isinstance(plan, dict) else None
+    return region if isinstance(region, str) and region.strip() else None
+
+
 def gateway_project() -> None:
-    """Run only the projector (no HTTP API) until SIGTERM or SIGINT: one per read-model database, beside API
-    replicas started with IZLEK_GATEWAY_PROJECTOR_ENABLED=false."""
+    """Run only the projector (no HTTP API) until SIGTERM or SIGINT, beside API replicas started with
+    IZLEK_GATEWAY_PROJECTOR_ENABLED=false. It projects while it holds the lease gateway-projector: a second
+    one waits, and takes over within IZLEK_LEASE_TTL_SECONDS when the first dies. With
+    IZLEK_GATEWAY_PROJECTOR_PORT set it answers /healthz and /readyz there (container probes)."""
     settings = GatewaySettings()
     configure_logging(settings.log_level, json=settings.log_json)
     if not settings.nats_url:
@@ -76,7 +101,8 @@ def gateway_project() -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, _stopping, stop, sig)
-        return await run_projector(settings, nats_url, stop)
+        async with projector_health_routes(settings):
+            return await run_projector(settings, nats_url, stop)
 
     if not asyncio.run(main()):
         raise typer.Exit(1)
@@ -89,8 +115,9 @@ def _stopping(stop: asyncio.Event, sig: signal.Signals) -> None:
 
 
 async def run_projector(settings: GatewaySettings, nats_url: str, stop: asyncio.Event) -> bool:
-    """Project the streams into the read models of ``settings`` until `stop` is set; then finish the batch in
-    hand, and drain the NATS connection. False when the projector ended without being asked to (NATS closed)."""
+    """Project the streams into the read models of ``settings`` while this process holds the projector's
+    lease, until `stop` is set; then finish the batch in hand, release the lease and drain the NATS connection.
+    False when the projector ended without being asked to (NATS closed)."""
     engine = create_read_model_engine(settings.database_url)
     try:
         await asyncio.to_thread(upgrade_database, engine)
@@ -99,11 +126,12 @@ async def run_projector(settings: GatewaySettings, nats_url: str, stop: asyncio.
             return True
         try:
             projector = Projector(client, engine, batch_size=settings.gateway_projector_batch_size)
+            lease = lease_for(settings, nats_url, LEASE)
             logger.info("projector.started", streams=[c.stream for c in projector.consumers],
-                        batch_size=settings.gateway_projector_batch_size)
-            reporting = asyncio.create_task(_report_progress(projector, stop), name="projector-progress")
+                        batch_size=settings.gateway_projector_batch_size, lease=LEASE)
+            reporting = asyncio.create_task(_report_progress(projector, lease, stop), name="projector-progress")
             try:
-                await projector.run(stop)
+                await lease.run(projector.run, stop)
             finally:
                 reporting.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -133,12 +161,16 @@ async def _connect_unless_stopped(nats_url: str, stop: asyncio.Event) -> Client 
     return None
 
 
-async def _report_progress(projector: Projector, stop: asyncio.Event) -> None:
+async def _report_progress(projector: Projector, lease: Lease, stop: asyncio.Event) -> None:
     """Log each stream's position and length every few seconds while messages are being applied, and once
-    when every stream is caught up."""
+    when every stream is caught up; nothing while another process holds the lease (it reports its own)."""
     reported: dict[str, dict[str, int]] | None = None
     caught_up = False
     while not stop.is_set():
+        if not lease.held:
+            reported, caught_up = None, False
+            await _wait(stop, 0.5)
+            continue
         try:
             streams = await _positions(projector)
         except Exception as exc:
@@ -153,10 +185,12 @@ async def _report_progress(projector: Projector, stop: asyncio.Event) -> None:
             if not lagging and not caught_up:
                 logger.info("projector.caught_up", positions={name: s["position"] for name, s in streams.items()})
             caught_up = not lagging
-        try:
-            await asyncio.wait_for(stop.wait(), PROGRESS_INTERVAL)
-        except TimeoutError:
-            pass
+        await _wait(stop, PROGRESS_INTERVAL)
+
+
+async def _wait(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
 
 
 async def _positions(projector: Projector) -> dict[str, dict[str, int]]:

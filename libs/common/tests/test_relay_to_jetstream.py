@@ -3,48 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from uuid import UUID
 
-import nats
 import pytest
-from eventsourcing.application import Application
-from eventsourcing.domain import Aggregate, event
-from eventsourcing.persistence import Notification
+from relay_testing import CounterApp, make_relay, record, stream_ids, translate_with
 
-from izlek_common.cloudevents import CloudEvent, message_id
 from izlek_common.relay import Relay
 
 pytestmark = [pytest.mark.nats, pytest.mark.timeout(60)]
-
-
-class Counter(Aggregate):
-    @event("Started")
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.value = 0
-
-    @event("Incremented")
-    def increment(self) -> None:
-        self.value += 1
-
-
-class CounterApp(Application[UUID]):
-    name = "counters"
-
-
-def translate_with(app: CounterApp):
-    def translate(notification: Notification) -> CloudEvent:
-        domain_event = app.mapper.to_domain_event(notification)
-        kind = type(domain_event).__name__.lower()
-        return CloudEvent(
-            id=message_id("counters", notification.id), source="urn:test:counters",
-            type=f"izlek.counters.counter.{kind}.v1", subject=str(domain_event.originator_id),
-            time=domain_event.timestamp, data={}, notificationid=notification.id,
-            aggregateversion=domain_event.originator_version, actor="test", actorrole="coordinator",
-            validtime=domain_event.timestamp,
-        )
-
-    return translate
 
 
 @pytest.fixture
@@ -53,31 +18,6 @@ def app(tmp_path):
                                   "SQLITE_DBNAME": str(tmp_path / "counters.sqlite")})
     yield application
     application.close()
-
-
-def record(app: CounterApp, increments: int) -> None:
-    counter = Counter(name="c")
-    for _ in range(increments):
-        counter.increment()
-    app.save(counter)
-
-
-def make_relay(app: CounterApp, nats_url: str, **options) -> Relay:
-    return Relay(service="counters", recorder=app.recorder, translate=translate_with(app), nats_url=nats_url,
-                 poll_interval=0.05, retry_interval=0.1, **options)
-
-
-async def stream_ids(nats_url: str) -> list[int]:
-    nc = await nats.connect(nats_url)
-    try:
-        js = nc.jetstream()
-        info = await js.stream_info("COUNTERS")
-        ids = []
-        for seq in range(info.state.first_seq, info.state.last_seq + 1):
-            ids.append(int((await js.get_msg("COUNTERS", seq=seq)).headers["Izlek-Notification-Id"]))
-        return ids
-    finally:
-        await nc.close()
 
 
 async def run_until_published(relay: Relay, app: CounterApp, timeout: float = 20) -> None:
@@ -100,9 +40,11 @@ async def test_a_restarted_relay_continues_where_the_stream_ends(app, nats_serve
     assert await stream_ids(nats_server.url) == list(range(1, 151))
 
 
-async def test_two_relays_at_once_still_publish_each_event_once(app, nats_server):
+async def test_two_relays_without_a_lease_at_once_still_publish_each_event_once(app, nats_server):
     record(app, 1999)
-    first, second = make_relay(app, nats_server.url, batch_size=50), make_relay(app, nats_server.url, batch_size=50)
+    # Without the lease (`lease_ttl=None`) both publish at once: JetStream still keeps each event once.
+    first, second = (make_relay(app, nats_server.url, batch_size=50, lease_ttl=None),
+                     make_relay(app, nats_server.url, batch_size=50, lease_ttl=None))
     await asyncio.gather(run_until_published(first, app), run_until_published(second, app))
     assert await stream_ids(nats_server.url) == list(range(1, 2001))
 

@@ -280,6 +280,9 @@ WRITES: dict[tuple[str, str], dict[str, Any]] = {
 }
 """Every write route of the API, with a body it accepts."""
 
+UPLOADS = {("POST", "/plans/{plan_id}/spreadsheet")}
+"""Every write route that takes a file (multipart) rather than JSON; swept by `test_no_upload_gives_a_server_error`."""
+
 HUGE_INTEGER = "1" + "0" * 5000
 ODD_VALUES: list[Any] = [
     None, True, -1, 10**30, 1.7e308, HUGE_INTEGER, "1e999999999", "-1e-999999999", "NaN", "   ",
@@ -335,7 +338,7 @@ def test_the_sweep_covers_every_write_route(sweep_service: Service) -> None:
     routes = {(method.upper(), path) for path, operations in sweep_service.api.openapi()["paths"].items()
               for method in operations if method in {"post", "put", "patch", "delete"}}
 
-    assert routes == set(WRITES)
+    assert routes == set(WRITES) | UPLOADS
 
 
 @pytest.mark.parametrize(("method", "route"), list(WRITES), ids=[f"{m} {r}" for m, r in WRITES])
@@ -357,6 +360,45 @@ def test_no_body_gives_a_server_error(sweep_service: Service, path_values: dict[
         answers[response.status_code] = answers.get(response.status_code, 0) + 1
 
     assert answers.get(422, 0) > 0
+
+
+ODD_UPLOADS: list[dict[str, Any]] = [
+    {},
+    {"data": {"reason": "dosyasız"}},
+    {"content": b'{"file": "takip.xlsx"}', "headers": {"Content-Type": "application/json"}},
+    {"content": b"--x\r\nbroken", "headers": {"Content-Type": "multipart/form-data; boundary=x"}},
+    {"files": {"file": ("takip.xlsx", b"")}},
+    {"files": {"file": ("takip.xlsx", b"PK\x03\x04" + b"\x00" * 500)}},
+    {"files": {"file": ("takip.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 500)}},
+    {"files": {"file": ("", b"Hedef;Faaliyet\nT1.1;x\n")}},
+    {"files": {"file": ("ğüş😀\u202e.csv", "Hedef;Faaliyet Kodu;Durum\nT1.1;T1.1-A01;Bitmek üzere\n".encode())}},
+    {"files": {"file": ("t.csv", b"\xff\xfe\x00\xd8" * 100)}},
+    {"files": {"file": ("t.csv", b"Hedef;Faaliyet\nT1.1;" + "ç".encode() * 100_000 + b"\n")}},
+    {"files": {"file": ("t.csv", b"Hedef;Faaliyet;" + b";".join(b"Hedef %d" % i for i in range(2000)) + b"\n")}},
+    {"files": {"file": ("t.csv", ("Hedef;Faaliyet Kodu;Bitiş Tarihi;Başlangıç Değeri;Gösterge;Hedef 2021\n"
+                                  "T1.1;T1.1-A01;0001-01-01;1e999999999;x;NaN\n"
+                                  "T1.1;T1.1-A02;31.12.99999;" + "9" * 5000 + ";y;--1\n").encode())}},
+    {"files": {"file": ("t.csv", b'Hedef;Faaliyet\n"T1.1;unterminated\n')}},
+    {"files": {"file": ("t.csv", b"Faaliyet\n" + b"\n" * 30_000 + b"x\n")}},
+    {"files": {"file": ("t.xlsx", b"x")}, "params": {"sheet": "Özet"}},
+    {"files": {"file": ("t.csv", b"Hedef;Faaliyet\nT1.1;x\n")}, "params": {"dry_run": "belki"}},
+    {"files": {"file": ("t.csv", b"Hedef;Faaliyet\nT1.1;x\n")}, "data": {"valid_at": "dün"}},
+    {"files": {"file": ("t.csv", b"Hedef;Faaliyet\nT1.1;x\n")}, "data": {"reason": "ç" * 2001}},
+    {"files": {"file": ("t.csv", b"Hedef;Faaliyet\nT1.1;x\n")}, "params": {"sheet": "x" * 300}},
+]
+
+
+@pytest.mark.parametrize("request_parts", ODD_UPLOADS, ids=[str(i) for i in range(len(ODD_UPLOADS))])
+def test_no_upload_gives_a_server_error(sweep_service: Service, request_parts: dict[str, Any]) -> None:
+    parts = dict(request_parts)
+    headers = {**sweep_service.headers(), **parts.pop("headers", {})}
+    before = sweep_service.stored()
+
+    response = sweep_service.client.post(f"/plans/{sweep_service.plan_id}/spreadsheet", headers=headers, **parts)
+
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == PROBLEM
+    assert sweep_service.stored() == before
 
 
 @pytest.mark.parametrize("if_match", ["", "W/", '"', '"-1"', '"0"', '"1' + "0" * 5000 + '"', "\t", "W/\"2\" junk"])

@@ -211,14 +211,18 @@ class GatewayContext(BaseContext):
                         valid_at: datetime | None = None) -> View:
         """Choose the view of the field of `info` (a root field, or e.g. a report's contents) for every field
         under it, and return it."""
-        if as_of is None and valid_at is None:
-            view = await self._present_or_before_scheduled_changes()
-        else:
-            from izlek_gateway.temporal import open_temporal_view
-
-            view = await open_temporal_view(self, as_of=as_of, valid_at=valid_at)
+        view = await self.view_at(as_of, valid_at)
         self._views_by_path[_keys(info.path)] = view
         return view
+
+    async def view_at(self, as_of: datetime | None = None, valid_at: datetime | None = None) -> View:
+        """The view of that point in time (the present when both are None), as a root field would read it;
+        for readers outside GraphQL, such as the file exports."""
+        if as_of is None and valid_at is None:
+            return await self._present_or_before_scheduled_changes()
+        from izlek_gateway.temporal import open_temporal_view
+
+        return await open_temporal_view(self, as_of=as_of, valid_at=valid_at)
 
 
     async def _present_or_before_scheduled_changes(self) -> View:

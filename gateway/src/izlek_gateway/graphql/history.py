@@ -26,7 +26,8 @@ class HistoryEntry:
     event_type: str = strawberry.field(description="The CloudEvent type, e.g. izlek.partners.protocol.drafted.v1")
     name: str = strawberry.field(description="The event's name: Drafted, StatusChanged...")
     kind: str = strawberry.field(description="change or correction")
-    author: str
+    author: str = strawberry.field(description="The author's subject, e.g. an e-mail address.")
+    author_name: str | None = strawberry.field(description="The author's display name, when their token gave one.")
     role: str
     organisation: str | None
     recorded_at: datetime
@@ -44,7 +45,7 @@ class HistoryEntry:
     def from_row(cls, row: Row[Any], changes: list[FieldChange] | None = None) -> HistoryEntry:
         return cls(
             service=row.service, version=row.version, entity_type=row.entity_type, event_type=row.event_type,
-            name=event_name(row.event_type), kind=row.kind, author=row.actor, role=row.actor_role,
+            name=event_name(row.event_type), kind=row.kind, author=row.actor, author_name=row.actor_name, role=row.actor_role,
             organisation=row.actor_org, recorded_at=aware(row.recorded_at), valid_at=aware(row.valid_at),
             valid_precision=row.valid_precision, reason=row.reason, correlation_id=row.correlation_id,
             data=row.data, changes=changes or [],

@@ -14,7 +14,7 @@ from izlek_gateway.graphql.criterion import Criterion
 from izlek_gateway.graphql.dashboard import PlanDashboard
 from izlek_gateway.graphql.indicator import Indicator
 from izlek_gateway.graphql.scalars import aware
-from izlek_gateway.read_models.tables import criteria
+from izlek_gateway.read_models.tables import actor_groups, criteria
 
 
 @strawberry.type(description="A target of a goal; commitments hang under targets.")
@@ -56,6 +56,22 @@ class Goal:
                    title_en=row.title_en)
 
 
+@strawberry.type(description="A group of actors that commitments are assigned to (e.g. AG-KS, KEDV and Simurg), "
+                 "with the organisations it names.")
+class ActorGroup:
+    plan_id: strawberry.ID
+    code: str
+    name: str
+    name_en: str | None
+    organisation_ids: list[str] = strawberry.field(
+        description="The organisations the group names; their liaisons and members act on its commitments.")
+
+    @classmethod
+    def from_row(cls, row: Row[Any]) -> ActorGroup:
+        return cls(plan_id=strawberry.ID(row.plan_id), code=row.code, name=row.name, name_en=row.name_en,
+                   organisation_ids=list(row.organisation_ids or []))
+
+
 @strawberry.type(description="An action plan (e.g. the İzmir plan of the women's cooperatives).")
 class Plan:
     id: strawberry.ID
@@ -82,6 +98,13 @@ class Plan:
     @strawberry.field(description="Every commitment of the plan, in plan order (see Query.commitments to filter).")
     async def commitments(self, info: strawberry.Info) -> list[Commitment]:
         return await info.context.view(info).loaders.commitments_by_plan.load(str(self.id))
+
+    @strawberry.field(description="The plan's actor groups, by code.")
+    async def actor_groups(self, info: strawberry.Info) -> list[ActorGroup]:
+        view = info.context.view(info)
+        rows = await view.rows(select(actor_groups).where(actor_groups.c.plan_id == str(self.id))
+                               .order_by(actor_groups.c.code))
+        return [ActorGroup.from_row(row) for row in rows]
 
     @strawberry.field(description="The plan's success criteria (Başarı Kriterleri) as defined, by group and code.")
     async def criteria(self, info: strawberry.Info) -> list[Criterion]:

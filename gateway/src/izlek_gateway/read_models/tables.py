@@ -309,6 +309,7 @@ entity_events = Table(
     Column("actor", String(320), nullable=False),
     Column("actor_role", String(50), nullable=False),
     Column("actor_org", String(200)),
+    Column("actor_name", String(320)),
     Column("recorded_at", DateTime(timezone=True), nullable=False),
     Column("valid_at", DateTime(timezone=True), nullable=False),
     Column("valid_precision", String(10)),

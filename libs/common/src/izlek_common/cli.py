@@ -121,14 +121,32 @@ def _server(app: FastAPI, host: str, port: int) -> uvicorn.Server:
 
 
 async def _serve_all(services: dict[str, ServiceSpec], nats_url: str) -> None:
-    servers = []
-    lines = []
+    # Every port is chosen first, so that a service that calls others (the gateway's pages write through the
+    # plans and partners APIs) learns where they listen: settings that offer `with_service_urls` get them.
+    addresses = {}
     for spec in services.values():
         settings = spec.settings()
         host = getattr(settings, f"{spec.name}_host", "127.0.0.1")
+        taken = {port for _, _, port in addresses.values()}
         port = find_free_port(int(getattr(settings, f"{spec.name}_port", spec.default_port)))
+        while port in taken:  # nothing listens yet on the ports chosen before
+            port = find_free_port()
+        addresses[spec.name] = (settings, host, port)
+    urls = {name: f"http://{host}:{port}" for name, (_, host, port) in addresses.items()}
+    servers = []
+    lines = []
+    pages = []
+    for spec in services.values():
+        settings, host, port = addresses[spec.name]
+        if hasattr(settings, "with_service_urls"):
+            settings = settings.with_service_urls(urls)
         servers.append(_server(spec.create_app(settings, nats_url), host, port))
-        lines.append(f"[bold]{spec.name}[/bold] API on http://{host}:{port} (docs: /docs)")
+        lines.append(f"[bold]{spec.name}[/bold] API on {urls[spec.name]} (docs: /docs)")
+        # A service with pages for people (the gateway) says where they open.
+        announce_pages = getattr(spec, "announce_pages", None)
+        if announce_pages is not None:
+            pages.extend(announce_pages(urls[spec.name]))
+    lines[:0] = pages
     lines.append(f"NATS (JetStream) at {nats_url}")
     lines.append("Get a token:  [bold]make token ROLE=coordinator[/bold]   "
                  "or  .venv/bin/izlek token --sub you --role coordinator")

@@ -48,6 +48,8 @@ class CloudEvent(BaseModel):
     actor: str
     actorrole: str
     actororg: str | None = None
+    actorname: str | None = None
+    """The author's display name (the token's ``name`` claim), for people reading the history."""
     validtime: AwareDatetime
     validprecision: Literal["year", "month", "day"] | None = None
     correlationid: str | None = None

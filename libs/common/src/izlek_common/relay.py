@@ -9,6 +9,9 @@ Nothing is published before it is stored, and every stored event is published on
   acknowledgement (a NATS restart, a relay killed mid-batch) is dropped by JetStream's duplicate window.
 - Publishing is pipelined (``publish_async``), in notification order on one connection, and a batch is
   only counted once every acknowledgement is in.
+- One relay per stream is active at a time: a relay publishes only while it holds the lease
+  ``relay-<service>`` (`izlek_common.lease`), so every API replica may run one and the others wait, ready to
+  take over within the lease's TTL when the holder dies.
 
 Commands never wait for the relay: while NATS is down they keep being stored, and the relay catches up.
 """
@@ -28,10 +31,14 @@ from nats.js.errors import NotFoundError
 
 from izlek_common.cloudevents import NATS_NOTIFICATION_ID_HEADER, CloudEvent
 from izlek_common.jetstream import connect, ensure_stream, stream_name_for, stream_subjects_for
+from izlek_common.lease import Lease
 
 log = structlog.get_logger(__name__)
 
 Translate = Callable[[Notification], CloudEvent]
+
+DEFAULT_LEASE_TTL = 10.0
+"""Seconds after which a dead relay's lease expires and another relay of the same stream takes over."""
 
 
 @dataclass
@@ -49,6 +56,10 @@ class Relay:
     ``translate`` turns a stored notification into its CloudEvent (the service's contract mapping).
     Call :meth:`wake` (thread-safe) after events are stored to publish them at once; otherwise the relay
     polls every ``poll_interval`` seconds, which also covers events stored by other processes.
+
+    The relay publishes only while it holds the lease ``relay-<service>`` (TTL ``lease_ttl`` seconds, in a
+    bucket of ``stream_replicas`` replicas); ``lease_ttl=None`` publishes without one (safe, as JetStream
+    drops duplicates, but two relays then do the work twice).
     """
 
     def __init__(
@@ -63,6 +74,7 @@ class Relay:
         ack_timeout: float = 10.0,
         retry_interval: float = 0.5,
         stream_replicas: int = 1,
+        lease_ttl: float | None = DEFAULT_LEASE_TTL,
     ) -> None:
         self.service = service
         self.stream = stream_name_for(service)
@@ -74,6 +86,8 @@ class Relay:
         self.ack_timeout = ack_timeout
         self.retry_interval = retry_interval
         self.stream_replicas = stream_replicas
+        self.lease = (Lease(nats_url, f"relay-{service}", ttl=lease_ttl, replicas=stream_replicas)
+                      if lease_ttl is not None else None)
         self.stats = RelayStats()
         self._nc: Client | None = None
         self._js: JetStreamContext | None = None
@@ -96,18 +110,27 @@ class Relay:
             pass  # the loop has closed: the relay is stopping
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Publish until ``stop`` is set; survives NATS outages and store errors by retrying."""
+        """Publish while this relay holds its lease, until ``stop`` is set; survives NATS outages and store
+        errors by retrying. Without the lease it waits, and takes it over when its holder stops or dies."""
         self._loop = asyncio.get_running_loop()
         self._wakeup = asyncio.Event()
         if self._woken_early.is_set():
             self._wakeup.set()
+        if self.lease is None:
+            await self._publish_until(stop)
+        else:
+            await self.lease.run(self._publish_until, stop)
+
+    async def _publish_until(self, stop: asyncio.Event) -> None:
+        # Another relay may have published since this one last did: the stream says where to go on.
+        self.stats.position = None
         self.log.info("relay.started", nats_url=self.nats_url)
         try:
             while not stop.is_set():
                 self._wakeup.clear()
                 try:
                     js = await self._jetstream()
-                    await self.publish_pending(js)
+                    await self.publish_pending(js, stop)
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:
@@ -133,14 +156,15 @@ class Relay:
 
     # --- publishing -----------------------------------------------------------------------------------
 
-    async def publish_pending(self, js: JetStreamContext | None = None) -> int:
-        """Publish every stored event that the stream does not hold yet; returns how many were sent."""
+    async def publish_pending(self, js: JetStreamContext | None = None, stop: asyncio.Event | None = None) -> int:
+        """Publish every stored event that the stream does not hold yet, batch by batch until `stop` is set (a
+        relay that lost its lease stops after the batch in hand); returns how many were sent."""
         js = js or await self._jetstream()
         if self.stats.position is None:
             self.stats.position = await self.stream_position(js)
             self.log.info("relay.position", position=self.stats.position)
         sent = 0
-        while True:
+        while stop is None or not stop.is_set():
             notifications = await asyncio.to_thread(
                 self.recorder.select_notifications, self.stats.position + 1, self.batch_size
             )
@@ -148,13 +172,16 @@ class Relay:
                 return sent
             await self._publish_batch(js, notifications)
             sent += len(notifications)
+        return sent
 
     async def _publish_batch(self, js: JetStreamContext, notifications: list[Notification]) -> None:
         acks = []
         for notification in notifications:
             event = self.translate(notification)
             acks.append(await js.publish_async(event.type, event.to_json_bytes(), headers=event.nats_headers()))
-        await asyncio.wait_for(asyncio.gather(*acks), timeout=self.ack_timeout)
+        # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow a cancellation that races its end.
+        async with asyncio.timeout(self.ack_timeout):
+            await asyncio.gather(*acks)
         self.stats.position = notifications[-1].id
         self.stats.published += len(notifications)
         self.stats.batches += 1
@@ -204,9 +231,10 @@ class Relay:
 
 async def _wait(stop: asyncio.Event, seconds: float) -> None:
     try:
-        await asyncio.wait_for(stop.wait(), timeout=seconds)
+        async with asyncio.timeout(seconds):
+            await stop.wait()
     except TimeoutError:
         pass
 
 
-__all__ = ["Relay", "RelayStats", "Translate"]
+__all__ = ["DEFAULT_LEASE_TTL", "Relay", "RelayStats", "Translate"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal, Self
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEVELOPMENT_JWT_SECRET = "izlek-development-secret-change-me"
@@ -28,6 +28,11 @@ class CommonSettings(BaseSettings):
     var_dir: Path = Path("var")
     nats_url: str | None = None
     """NATS server URL; None starts an embedded nats-server with JetStream under `var_dir`."""
+    nats_stream_replicas: int = Field(1, ge=1, le=5)
+    """Replicas of the streams and of the lease bucket: 3 on a 3-node NATS cluster, 1 on a single server."""
+    lease_ttl_seconds: float = Field(10.0, ge=1.0)
+    """How long a lease (one relay per stream, one projector, see `izlek_common.lease`) outlives its holder:
+    another process takes over within this time after the holder dies."""
     jwt_secret: SecretStr = SecretStr(DEVELOPMENT_JWT_SECRET)
     jwt_algorithm: Literal["HS256", "RS256"] = "HS256"
     jwt_jwks_url: str | None = None

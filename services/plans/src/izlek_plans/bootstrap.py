@@ -15,9 +15,11 @@ def build_application(settings: PlansSettings) -> PlansApplication:
 
 
 def build_relay(application: PlansApplication, settings: PlansSettings, nats_url: str) -> Relay:
-    """A relay from the application's notification log to the PLANS stream, woken by every save."""
+    """A relay from the application's notification log to the PLANS stream, woken by every save; it
+    publishes while it holds the lease ``relay-plans`` (one active relay among the replicas)."""
     relay = Relay(service=application.name, recorder=application.recorder,
                   translate=cloudevent_translator(application),
-                  nats_url=nats_url, batch_size=settings.plans_relay_batch_size)
+                  nats_url=nats_url, batch_size=settings.plans_relay_batch_size,
+                  stream_replicas=settings.nats_stream_replicas, lease_ttl=settings.lease_ttl_seconds)
     application.on_new_events(relay.wake)
     return relay

@@ -5,16 +5,19 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 from typing import Annotated
+from uuid import UUID
 
 import typer
 from fastapi import FastAPI
 from rich.console import Console
 
-from izlek_common.domain.stamp import Author
+from izlek_common.domain.stamp import Author, Stamp
 from izlek_common.importing import cli_author, progress_bar
 from izlek_plans.bootstrap import build_application, build_relay
+from izlek_plans.domain.plan import ActionPlan
 from izlek_plans.importer import ImportReport, PlanFileError, import_plan_file
 from izlek_plans.settings import PlansSettings
+from izlek_plans.spreadsheet_import import TrackingTableRejected, import_spreadsheet
 
 
 class PlansService:
@@ -44,6 +47,7 @@ class PlansService:
 
     def register_commands(self, cli: typer.Typer) -> None:
         cli.command("import-plan")(import_plan)
+        cli.command("import-spreadsheet")(import_tracking_table)
 
 
 def import_plan(
@@ -58,6 +62,45 @@ def import_plan(
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
     console.print(_summary(report))
+
+
+def import_tracking_table(
+    plan: Annotated[str, typer.Argument(help="The plan's code (e.g. izmir-eylem-plani) or id")],
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="The tracking table: .xlsx or .csv")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only show what would change; write nothing")] = False,
+    sheet: Annotated[str | None, typer.Option(help="The workbook's sheet (default: the first)")] = None,
+    author: Annotated[str | None, typer.Option(help="Who is importing (default: the OS user)")] = None,
+    reason: Annotated[str | None, typer.Option(help="Why (the file's name and SHA-256 are added)")] = None,
+) -> None:
+    """Import the action-plan tracking table (XLSX or CSV) into a plan through its commands: every row is checked
+    first, and a file with an error in any row changes nothing. Importing it twice changes nothing."""
+    console = Console(stderr=True)
+    application = build_application(PlansSettings())
+    try:
+        plan_id = _plan_id(plan)
+        if not application.exists(plan_id):
+            console.print(f"[red]no plan {plan}[/red]")
+            raise typer.Exit(2)
+        stamp = Stamp(author=cli_author(author, "izlek import-spreadsheet"), reason=reason)
+        with progress_bar(console, f"{'checking' if dry_run else 'importing'} {path.name}") as advance:
+            report = import_spreadsheet(application, plan_id, path.read_bytes(), path.name, stamp,
+                                        dry_run=dry_run, sheet=sheet, progress=advance)
+    except TrackingTableRejected as exc:
+        console.print(f"[red]{path.name}: nothing was imported[/red]", soft_wrap=True)
+        for error in exc.errors:
+            console.print(f"  {error}", markup=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    finally:
+        application.close()
+    for line in report.lines():
+        console.print(line, markup=False, soft_wrap=True)
+
+
+def _plan_id(plan: str) -> UUID:
+    try:
+        return UUID(plan)
+    except ValueError:
+        return ActionPlan.create_id(plan)
 
 
 def _import_with_progress(settings: PlansSettings, path: Path, author: Author, console: Console) -> ImportReport:

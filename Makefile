@@ -10,7 +10,7 @@ PYTHON     ?= $(shell command -v python3.11 || command -v python3)
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: run test install token lint format check-deploy clean
+.PHONY: run test browser install token lint format check-deploy clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -25,8 +25,17 @@ install: $(VENV)/.synced
 run: install
 	$(VENV)/bin/izlek run --demo-data examples/izmir
 
-test: install
+test: install browser
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+# The web pages' end-to-end test drives Debian's Chromium (never a downloaded browser). As root on Debian it is
+# installed here; elsewhere install it yourself (apt-get install chromium), or that one test is skipped and says so.
+CHROMIUM := /usr/bin/chromium
+browser:
+	@if [ ! -x $(CHROMIUM) ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing Debian's chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	fi
 
 ROLE ?= coordinator
 # SCOPE: the scopes of a partner app's token, separated by spaces, e.g. SCOPE="plan:izmir-eylem-plani region:İzmir"

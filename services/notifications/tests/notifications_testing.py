@@ -9,7 +9,7 @@ import hashlib
 import hmac
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -210,8 +210,13 @@ class ManualClock:
     def now(self) -> datetime:
         return self._now
 
-    async def sleep(self, seconds: float) -> None:
+    def sleep(self, seconds: float) -> Coroutine[Any, Any, None]:
+        # The deadline is taken when the sleep is asked for, not when its task first runs: a move in between
+        # must wake it.
         until = self._now.timestamp() + seconds
+        return self._sleep_until(until)
+
+    async def _sleep_until(self, until: float) -> None:
         async with self._moved:
             await self._moved.wait_for(lambda: self._now.timestamp() >= until)
 

@@ -64,10 +64,12 @@ def build_guard(settings: NotificationsSettings) -> WebhookGuard:
     return WebhookGuard(settings.notifications_webhook_allow, https_only=settings.notifications_webhook_https_only)
 
 
-def build_relay(application: NotificationsApplication, nats_url: str) -> Relay:
-    """A relay from the subscriptions' notification log to the NOTIFICATIONS stream, woken by every save."""
+def build_relay(application: NotificationsApplication, settings: NotificationsSettings, nats_url: str) -> Relay:
+    """A relay from the subscriptions' notification log to the NOTIFICATIONS stream, woken by every save; it
+    publishes while it holds the lease ``relay-notifications`` (one active relay among the replicas)."""
     relay = Relay(service=application.name, recorder=application.recorder,
-                  translate=cloudevent_translator(application), nats_url=nats_url)
+                  translate=cloudevent_translator(application), nats_url=nats_url,
+                  stream_replicas=settings.nats_stream_replicas, lease_ttl=settings.lease_ttl_seconds)
     application.on_new_events(relay.wake)
     return relay
 

@@ -32,7 +32,7 @@ class NotificationsService:
         engine = build_state(settings)
         application = build_application(settings, engine)
         try:
-            await build_relay(application, nats_url).run(stop)
+            await build_relay(application, settings, nats_url).run(stop)
         finally:
             application.close()
             engine.dispose()

@@ -66,7 +66,7 @@ def create_app(settings: NotificationsSettings, application: NotificationsApplic
         application=app,
         verifier=TokenVerifier(settings),
         routers=[subscriptions.router, deliveries.router],
-        relay=(lambda: build_relay(app, relay_url)) if settings.notifications_relay_enabled and relay_url else None,
+        relay=(lambda: build_relay(app, settings, relay_url)) if settings.notifications_relay_enabled and relay_url else None,
         error_problems=NOTIFICATIONS_ERROR_PROBLEMS,
         close_application=application is None,
         history_guard=history_guard,

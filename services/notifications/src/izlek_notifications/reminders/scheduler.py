@@ -88,6 +88,9 @@ class Scheduler:
         """Tick at once, then every ``interval`` seconds of the clock, until ``stop`` is set."""
         log.info("scheduler.started", interval=self.interval)
         while not stop.is_set():
+            # The next tick is due an interval after this one began: time that passed during the tick (or a clock
+            # moved meanwhile) shortens the wait rather than being lost.
+            began = self.clock.now()
             try:
                 await self.tick()
             except asyncio.CancelledError:
@@ -97,7 +100,8 @@ class Scheduler:
                     log.warning("scheduler.retrying", error=str(exc) or type(exc).__name__)
                 else:
                     log.exception("scheduler.failed")
-            sleeping = asyncio.ensure_future(self.clock.sleep(self.interval))
+            sleeping = asyncio.ensure_future(
+                self.clock.sleep(self.interval - (self.clock.now() - began).total_seconds()))
             stopping = asyncio.ensure_future(stop.wait())
             try:
                 await asyncio.wait({sleeping, stopping}, return_when=asyncio.FIRST_COMPLETED)

@@ -29,7 +29,7 @@ test: install browser
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 # The web pages' end-to-end test drives Debian's Chromium (never a downloaded browser). As root on Debian it is
-# installed here; elsewhere install it yourself (apt-get install chromium), or that one test is skipped and says so.
+# installed here; elsewhere install it yourself (apt-get install chromium), or that one test fails and says so.
 CHROMIUM := /usr/bin/chromium
 browser:
 	@if [ ! -x $(CHROMIUM) ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \

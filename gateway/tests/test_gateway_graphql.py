@@ -11,7 +11,8 @@ from gateway_testing import projected_izmir_engine
 from sqlalchemy import Connection, Engine, select, update
 
 from izlek_common.auth import Principal, Role
-from izlek_gateway.graphql.context import GatewayContext, today_in_turkey
+from izlek_common.turkish_time import today_in_turkey
+from izlek_gateway.graphql.context import GatewayContext
 from izlek_gateway.graphql.schema import decode_cursor, schema
 from izlek_gateway.read_models.tables import commitments, protocols
 

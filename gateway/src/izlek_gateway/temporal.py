@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
 
+from izlek_common.turkish_time import today_in_turkey
 from izlek_gateway.audit import event_of
 from izlek_gateway.projections import HANDLERS, UnprojectableEvent
 from izlek_gateway.read_models.tables import entity_events, metadata
@@ -103,7 +104,7 @@ SHARED_REPLICAS = Replicas()
 async def open_temporal_view(context: GatewayContext, *, as_of: datetime | None,
                              valid_at: datetime | None) -> View:
     """The view of `context`'s caller at that point in time; "today" (for overdue) is the day of that time."""
-    from izlek_gateway.graphql.context import View, today_in_turkey
+    from izlek_gateway.graphql.context import View
 
     for name, moment in (("asOf", as_of), ("validAt", valid_at)):
         if moment is not None and moment.tzinfo is None:

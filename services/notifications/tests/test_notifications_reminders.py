@@ -28,7 +28,7 @@ from notifications_testing import (
     verify_standard_webhook,
 )
 
-from izlek_notifications.clock import TURKEY
+from izlek_common.turkish_time import TURKEY
 from izlek_notifications.reminders.scheduler import term_end_day
 from izlek_notifications.state.database import create_state_engine
 from izlek_partners.domain.protocol import Protocol

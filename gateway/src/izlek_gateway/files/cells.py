@@ -16,7 +16,7 @@ from izlek_common.spreadsheets import (
     turkish_decimal_text,
     xlsx_number_format,
 )
-from izlek_gateway.graphql.scalars import TURKEY
+from izlek_common.turkish_time import TURKEY
 
 XLSX_TIME_FORMAT = "dd.mm.yyyy hh:mm:ss"
 HEADER_FILL = PatternFill("solid", fgColor="DDE7F0")

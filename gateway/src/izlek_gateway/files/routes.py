@@ -23,13 +23,14 @@ from sqlalchemy import Engine
 
 from izlek_common.auth import Principal, PrincipalDep
 from izlek_common.problems import InvalidInput, NotFound
+from izlek_common.turkish_time import TURKEY
 from izlek_gateway.dashboards import plan_dashboard
 from izlek_gateway.files.history import commitment_history
 from izlek_gateway.files.report_workbook import PublishedReport, ReportFile, report_workbook
 from izlek_gateway.files.tracking_table import TrackingTable, csv_of, read_tracking_table, xlsx_bytes
 from izlek_gateway.graphql.context import GatewayContext, View
 from izlek_gateway.graphql.report import plain
-from izlek_gateway.graphql.scalars import TURKEY, point_in_time
+from izlek_gateway.graphql.scalars import point_in_time
 from izlek_gateway.graphql.schema import schema
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -17,7 +17,7 @@ import asyncio
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
 from graphql.pyutils import Path
@@ -27,6 +27,7 @@ from strawberry.fastapi import BaseContext
 from strawberry.types import Info
 
 from izlek_common.auth import Principal
+from izlek_common.turkish_time import today_in_turkey
 from izlek_gateway.graphql.commitment import Commitment
 from izlek_gateway.graphql.organisation import Organisation
 from izlek_gateway.graphql.plan import Goal, Target
@@ -42,14 +43,7 @@ from izlek_gateway.read_models.tables import (
     targets,
 )
 
-TURKEY = timezone(timedelta(hours=3), "TRT")
-"""Turkey keeps UTC+3 all year: a commitment is overdue from the day after its due date there."""
-
 T = TypeVar("T")
-
-
-def today_in_turkey(now: datetime | None = None) -> date:
-    return (now or datetime.now(UTC)).astimezone(TURKEY).date()
 
 
 @dataclass

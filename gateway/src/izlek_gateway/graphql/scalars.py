@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import NewType
 
 import strawberry
+
+from izlek_common.turkish_time import TURKEY
 
 
 def decimal_text(value: Decimal | None) -> str | None:
@@ -24,7 +26,6 @@ def normalised(value: str | None) -> str | None:
     return None if value is None else value.strip().lower()
 
 
-TURKEY = timezone(timedelta(hours=3), "TRT")
 
 
 def point_in_time(value: object) -> datetime:

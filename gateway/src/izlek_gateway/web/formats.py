@@ -10,7 +10,7 @@ import re
 from datetime import date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
-from izlek_gateway.graphql.scalars import TURKEY
+from izlek_common.turkish_time import TURKEY
 
 _MONTHS = {
     "tr": ("Ocak", "Şubat", "Mart", "Nisan", "Mayıs", "Haziran", "Temmuz", "Ağustos", "Eylül", "Ekim", "Kasım",

@@ -10,7 +10,7 @@ from uuid import UUID
 from starlette.datastructures import FormData
 
 from izlek_common.auth import Role
-from izlek_gateway.graphql.context import today_in_turkey
+from izlek_common.turkish_time import today_in_turkey
 from izlek_gateway.read_models.tables import commitments
 from izlek_gateway.web.formats import NotADate, parse_day
 from izlek_gateway.web.reads import ACTOR_GROUPS

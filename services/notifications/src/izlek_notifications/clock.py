@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from typing import Protocol
-
-TURKEY = timezone(timedelta(hours=3), "TRT")
-"""Due dates, digests and reminders follow the Turkish calendar (UTC+3, no daylight saving since 2016)."""
 
 
 class Clock(Protocol):
@@ -28,8 +25,3 @@ class SystemClock:
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(max(seconds, 0))
-
-
-def today_in_turkey(now: datetime) -> date:
-    """The Turkish calendar date at ``now``."""
-    return now.astimezone(TURKEY).date()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -324,8 +324,3 @@ class PlansApplication(TrackedApplication):
         plan = self.get_plan(plan_id, as_of=as_of, valid_at=valid_at)
         return self._read_many(Indicator, plan.indicator_ids, as_of=as_of, valid_at=valid_at)
 
-
-
-def today_in_turkey() -> date:
-    """Due dates are Turkish calendar dates (UTC+3, no daylight saving since 2016)."""
-    return datetime.now(timezone(timedelta(hours=3))).date()

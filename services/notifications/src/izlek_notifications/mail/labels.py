@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from izlek_notifications.clock import TURKEY
+from izlek_common.turkish_time import TURKEY
 
 PROTOCOL_STATUSES = {
     "draft": ("taslak", "draft"),

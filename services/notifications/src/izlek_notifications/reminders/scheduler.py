@@ -37,7 +37,8 @@ from izlek_common.contracts.notifications import (
     WeeklyDigestV1,
 )
 from izlek_common.eventsourced.views import jsonable
-from izlek_notifications.clock import TURKEY, Clock, today_in_turkey
+from izlek_common.turkish_time import TURKEY, today_in_turkey
+from izlek_notifications.clock import Clock
 from izlek_notifications.delivery.store import enqueue
 from izlek_notifications.intake.facts import Facts
 from izlek_notifications.intake.matching import Recipient, contacts, organisation_names, subscribers

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from izlek_common.entity_http import entity_body, entity_response
+from izlek_common.turkish_time import today_in_turkey
 from izlek_plans.api.dependencies import AppDep, IfMatchDep, PrincipalDep, Time
 from izlek_plans.api.schemas import (
     Assignment,
@@ -17,7 +18,6 @@ from izlek_plans.api.schemas import (
     EvidenceAdd,
     StatusChange,
 )
-from izlek_plans.application import today_in_turkey
 from izlek_plans.domain.commitment import Commitment
 
 router = APIRouter(tags=["commitments"])

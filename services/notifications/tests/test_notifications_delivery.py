@@ -4,6 +4,7 @@ SMTP server: signed webhooks, e-mails in the subscriber's language, retries with
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 from collections.abc import AsyncIterator, Iterator
@@ -275,3 +276,30 @@ def subscription_state(service: Notifications, subscription_id: str) -> str | No
     with service.engine.connect() as connection:
         return connection.execute(select(subscriptions.c.state).where(
             subscriptions.c.id == subscription_id)).scalar_one_or_none()
+
+
+async def test_of_two_replicas_only_the_lease_holder_consumes_and_sends_and_the_other_takes_over_when_it_stops(
+    engine: Engine, world: Izmir, nats_server: EmbeddedNatsServer, receiver: WebhookReceiver, tmp_path: Path
+) -> None:
+    config = settings(nats_url=nats_server.url, lease_ttl_seconds=1.0,
+                      notifications_event_store_url=f"sqlite:///{tmp_path / 'subscriptions.sqlite'}")
+    async with contextlib.AsyncExitStack() as outer, relaying(world.partners, nats_server.url):
+        first = await outer.enter_async_context(running_notifications(config, engine))
+        await until(lambda: first.runtime.consumers, what="the first replica's consumers")
+        async with contextlib.AsyncExitStack() as inner:
+            second = await inner.enter_async_context(running_notifications(config, engine))
+            await subscribe_webhook(second, receiver.url)
+            move_cigli_protocol(world)
+            await until(lambda: sum(receiver.accepted.values()) == 1, what="the first change delivered")
+            assert second.runtime.lease is not None and not second.runtime.lease.held
+            assert not second.runtime.consumers
+
+            await outer.aclose()  # the holder stops and releases its lease
+            await until(lambda: second.runtime.consumers, what="the second replica taking over")
+            move_cigli_protocol(world, "suspended")
+            await until(lambda: sum(receiver.accepted.values()) == 2, what="the second change delivered")
+            await until(lambda: [d["state"] for d in second.delivery_rows(channel="webhook")] == ["delivered"] * 2,
+                        what="the webhook deliveries recorded")
+            statuses = [json.loads(r.body)["data"]["status"] for r in receiver.requests]
+            assert statuses == ["in_force", "suspended"]
+            assert set(receiver.accepted.values()) == {1}

@@ -18,6 +18,7 @@ from izlek_common.consumer import TrackedConsumer, is_transient_error
 from izlek_common.eventsourced.publishing import cloudevent_translator
 from izlek_common.eventstore import eventsourcing_env
 from izlek_common.jetstream import connect, durable_name_for, stream_name_for
+from izlek_common.lease import Lease, lease_for
 from izlek_common.relay import Relay
 from izlek_notifications.application import NotificationsApplication
 from izlek_notifications.clock import Clock, SystemClock
@@ -42,6 +43,8 @@ log = structlog.get_logger(__name__)
 CONSUMER = "notifications"
 SOURCES = ("plans", "partners")
 """The services whose streams the intake reads (durables ``notifications-from-plans``, ``-from-partners``)."""
+LEASE = "notifications-runtime"
+"""The lease held by the one replica that consumes, delivers and schedules (see :meth:`NotificationsRuntime.run`)."""
 
 
 def build_state(settings: NotificationsSettings) -> Engine:
@@ -117,18 +120,33 @@ class NotificationsRuntime:
                 contact_language=settings.notifications_contact_language),
             interval=settings.notifications_scheduler_interval_seconds, on_created=self.worker.wake)
         self.consumers: list[TrackedConsumer] = []
+        self.lease: Lease | None = None
         self.mail_sink: DevMailSink | None = None
         self._index_wakeup: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Start everything, work until ``stop`` is set, then finish what is under way and close."""
+        """Work until ``stop`` is set, then finish what is under way and close. With NATS, the work is done only
+        while this process holds the lease ``notifications-runtime``, so that replicas of the service never
+        consume, send or schedule twice; the others answer HTTP and take over within the lease's TTL."""
         self._loop = asyncio.get_running_loop()
         self._index_wakeup = asyncio.Event()
         self.application.on_new_events(self._wake_index)
         await asyncio.to_thread(self._mark_start)
         if self.settings.runs_dev_mail_sink and self.mail.server is None:
             await self._start_mail_sink()
+        try:
+            if self.nats_url:
+                self.lease = lease_for(self.settings, self.nats_url, LEASE)
+                await self.lease.run(self._work, stop)
+            else:
+                await self._work(stop)
+        finally:
+            await self.webhooks.close()
+            if self.mail_sink is not None:
+                await self.mail_sink.stop()
+
+    async def _work(self, stop: asyncio.Event) -> None:
         client: Client | None = None
         tasks = [asyncio.create_task(self._follow_index(stop), name="notifications-index"),
                  asyncio.create_task(self.worker.run(stop), name="notifications-worker")]
@@ -149,9 +167,6 @@ class NotificationsRuntime:
             if client is not None:
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(client.drain(), timeout=5)
-            await self.webhooks.close()
-            if self.mail_sink is not None:
-                await self.mail_sink.stop()
 
     def _consumer(self, client: Client, service: str) -> TrackedConsumer:
         return TrackedConsumer(client, self.engine, stream=stream_name_for(service),

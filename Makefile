@@ -1,6 +1,7 @@
 # Izlek: two commands set everything up on a fresh machine (python3 and make are enough).
 #   make run    run Izlek (SQLite, an embedded nats-server, the İzmir demo data)
 #   make test   run every test against real PostgreSQL and real nats-servers
+#   make bench  run the benchmarks: bench/results.json and docs/performance.md
 
 UV_VERSION := 0.13.9
 TOOLS      := .tools
@@ -10,7 +11,7 @@ PYTHON     ?= $(shell command -v python3.11 || command -v python3)
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: run test browser install token lint format check-deploy clean
+.PHONY: run test bench browser install token lint format check-deploy clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -27,6 +28,11 @@ run: install
 
 test: install browser
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+# On the machine's cores, with PostgreSQL found as the tests find it and nats-servers of its own; BENCH_ARGS may
+# hold --quick (small sizes, results in bench/results-quick.json only) or --only 1,2.
+bench: install
+	$(VENV)/bin/python -m bench.run $(BENCH_ARGS)
 
 # The web pages' end-to-end test drives Debian's Chromium (never a downloaded browser). As root on Debian it is
 # installed here; elsewhere install it yourself (apt-get install chromium), or that one test fails and says so.
@@ -45,7 +51,7 @@ token: install
 		$(foreach scope,$(SCOPE),--scope "$(scope)")
 
 lint: install
-	$(VENV)/bin/ruff check libs services gateway tests
+	$(VENV)/bin/ruff check libs services gateway tests bench
 
 # The deployment checks (Kubernetes manifests, docker-compose.yml, Dockerfiles, security scan), offline, with
 # tools pinned in deploy/checks/requirements.txt and kept apart from the workspace's lock in their own venv.

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from postgres_cluster import postgres_cluster  # noqa: F401 - the fixture, for every test here
 
 from izlek_common.auth import issue_token
 from izlek_common.nats_server import find_free_port
@@ -19,6 +20,8 @@ from izlek_common.settings import CommonSettings
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "gateway" / "tests"))  # gateway_testing
+# notifications_testing
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "services" / "notifications" / "tests"))
 
 IZLEK = str(Path(sys.executable).parent / "izlek")
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "izmir"
@@ -44,7 +47,7 @@ class ServiceProcess:
         if self.port is not None:
             self._wait_ready()
 
-    def _wait_ready(self, timeout: float = 30) -> None:
+    def _wait_ready(self, timeout: float = 90) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             assert self.process is not None and self.process.poll() is None, self.log_tail()
@@ -96,8 +99,8 @@ def spawn(tmp_path) -> Iterator:
 
     def _spawn(args: list[str], env: dict[str, str], name: str, port: int | None = None) -> ServiceProcess:
         process = ServiceProcess(args, env, tmp_path / f"{name}.log", port)
+        started.append(process)  # before it is ready: one that never becomes ready is stopped too
         process.start()
-        started.append(process)
         return process
 
     yield _spawn

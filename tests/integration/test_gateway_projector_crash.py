@@ -4,6 +4,8 @@ thousands of events into PostgreSQL read models, messages delivered twice, and a
 The backlog is the İzmir import (`izlek import-plan`, `import-partners`, `import-protocols`) plus thousands of
 commitment status changes and purchases written to the SQLite event stores, published by `izlek relay plans` and
 `izlek relay partners` to a real nats-server.
+
+And a projector asked to stop (SIGTERM) while NATS is down ends cleanly, as when NATS is up.
 """
 
 from __future__ import annotations
@@ -200,7 +202,7 @@ async def test_a_projector_killed_mid_stream_and_restarted_with_messages_deliver
 
     # A lost acknowledgement: 50 messages applied and committed, never acknowledged; JetStream delivers them again
     # to the same durable, and the positions make the second delivery a no-op.
-    plans = tracked(nc, read_models, "plans", batch_size=50, max_ack_pending=50, ack_wait=1.0)
+    plans = tracked(nc, read_models, "plans", batch_size=25, max_ack_pending=50, ack_wait=1.0)
     subscription = await plans.bind()
     first = await fetch_exactly(subscription, 50)
     assert await plans.apply(first) == [Disposition.APPLIED] * 50
@@ -254,3 +256,13 @@ async def test_a_projector_killed_mid_stream_and_restarted_with_messages_deliver
         assert actual[table] == expected[table], table
     assert len(actual["entity_events"]) == TOTAL
     assert (len(actual["commitments"]), len(actual["purchases"]), len(actual["protocols"])) == (104, PURCHASES, 5)
+
+
+async def test_a_projector_stopped_while_nats_is_down_ends_cleanly(env, spawn, nats_server, read_models):
+    projector = spawn(["gateway", "project"], env, "projector")
+    await until(lambda: '"event": "consumer.started"' in projector.log_path.read_text(errors="replace"), projector)
+    nats_server.kill()
+    await until(lambda: '"event": "nats.disconnected"' in projector.log_path.read_text(errors="replace"), projector)
+    projector.stop()
+    assert projector.process.returncode == 0, projector.log_tail()
+    assert '"event": "projector.stopped"' in projector.log_tail(20)

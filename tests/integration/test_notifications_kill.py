@@ -37,7 +37,7 @@ from izlek_partners.domain.protocol import Protocol
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "services" / "notifications" / "tests"))
 from notifications_testing import (
-    WebhookReceiver,
+    HoldingReceiver,
     bearer,
     smtp_server,
     until,
@@ -134,33 +134,6 @@ def counts(state: Engine) -> dict[str, int]:
     return {f"{channel}:{status}": n for channel, status, n in rows}
 
 
-class HoldingReceiver(WebhookReceiver):
-    """Answers 200 until told to hold: then it keeps every further request unanswered until released, and closes
-    them without an answer."""
-
-    def __init__(self) -> None:
-        super().__init__(respond=self._answer)
-        self.hold_after: int | None = None
-        self.holding = asyncio.Event()
-        self.released = asyncio.Event()
-
-    async def _answer(self, request) -> int:
-        if self.hold_after is not None and sum(self.accepted.values()) >= self.hold_after:
-            self.holding.set()
-            await self.released.wait()
-            return 0
-        return 200
-
-    def hold(self, after: int) -> None:
-        self.hold_after = after
-        self.holding.clear()
-        self.released.clear()
-
-    def release(self) -> None:
-        self.hold_after = None
-        self.released.set()
-
-
 async def test_the_service_killed_and_restarted_while_nats_redelivers_sends_every_event_once(
     env, spawn, nats_server, state, nc, smtp, tmp_path
 ):
@@ -232,7 +205,7 @@ async def redeliver_applied_messages(nc: Client, state: Engine, env: dict[str, s
     application = build_application(settings, state)
     try:
         consumer = TrackedConsumer(nc, state, stream="PARTNERS", durable=DURABLE,
-                                   handler=Intake(application).handle_message, batch_size=20, max_ack_pending=20,
+                                   handler=Intake(application).handle_message, batch_size=10, max_ack_pending=20,
                                    ack_wait=1.0)
         subscription = await consumer.bind()
         first = await subscription.fetch(20, timeout=30)

@@ -27,11 +27,13 @@ from izlek_common.problems import install_problem_handlers
 from izlek_gateway.files import files_router
 from izlek_gateway.graphql.context import GatewayContext
 from izlek_gateway.graphql.limits import RequestBodyLimit, query_limit_extensions
+from izlek_gateway.graphql.response_cache import CachedQueryResponses, ResponseCache
 from izlek_gateway.graphql.router import GatewayGraphQLRouter
 from izlek_gateway.graphql.schema import build_schema
 from izlek_gateway.graphql.subscriptions import ChangeFeed, CommitSignal, SubscriptionContext
 from izlek_gateway.projector import LEASE, Projector
 from izlek_gateway.read_models.database import create_read_model_engine, upgrade_database
+from izlek_gateway.read_models.version import ReadModelVersion
 from izlek_gateway.settings import GatewaySettings
 from izlek_gateway.web import install_web_pages
 
@@ -48,6 +50,11 @@ def create_app(settings: GatewaySettings, engine: Engine | None = None, nats_url
     owns_engine = engine is None
     read_models = engine if engine is not None else create_read_model_engine(settings.database_url)
     committed = CommitSignal()
+    version = ReadModelVersion(read_models)
+
+    def on_committed(stream: str, position: int) -> None:
+        version.committed()
+        committed.notify(stream, position)
     feed = ChangeFeed(read_models, committed, poll_interval=settings.gateway_subscription_poll_interval)
 
     @asynccontextmanager
@@ -59,10 +66,11 @@ def create_app(settings: GatewaySettings, engine: Engine | None = None, nats_url
         if nats_url and settings.gateway_projector_enabled:
             client = await connect(nats_url, "izlek-gateway")
             projector = Projector(client, read_models, batch_size=settings.gateway_projector_batch_size,
-                                  on_committed=committed.notify)
+                                  on_committed=on_committed)
             # Projects only while this process holds the projector's lease: replicas wait, ready to take over.
-            task = asyncio.create_task(lease_for(settings, nats_url, LEASE).run(projector.run, stop),
-                                       name="gateway-projector")
+            task = asyncio.create_task(
+                lease_for(settings, nats_url, LEASE).run(version.while_projecting(projector.run), stop),
+                name="gateway-projector")
         try:
             yield
         finally:
@@ -96,6 +104,9 @@ def create_app(settings: GatewaySettings, engine: Engine | None = None, nats_url
         "organisations, protocols, purchases and the history of every entity.",
         lifespan=lifespan,
     )
+    if settings.gateway_response_cache_bytes:
+        app.add_middleware(CachedQueryResponses, path="/graphql", version=version,
+                           cache=ResponseCache(settings.gateway_response_cache_bytes))
     app.add_middleware(RequestBodyLimit, max_bytes=settings.gateway_max_request_bytes)
     if settings.gateway_cors_origins:
         # Bearer tokens, not cookies: no credentials, so an origin may be "*".

@@ -1,7 +1,8 @@
 """The projector: every event of the service streams, applied once to the read models.
 
 `project` is the pure, synchronous part: one CloudEvent, one handler, one audit row, in the caller's
-transaction. `Projector` runs one `TrackedConsumer` per stream, so each message's effects commit with the
+transaction. The consumers gather a batch's rows in memory and write them in bulk at its end (`begin_batch`,
+`end_batch`, `izlek_gateway.projections.rows`). `Projector` runs one `TrackedConsumer` per stream, so each message's effects commit with the
 consumer's position; a message that cannot be projected (not JSON, no contract, no handler, a change to an entity
 never seen) raises and is set aside in ``consumer_dead_letters`` while the rest goes on.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
@@ -18,15 +20,27 @@ import structlog
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js.errors import NotFoundError
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, Table
 from sqlalchemy.orm import Session
 
 from izlek_common.cloudevents import CloudEvent
 from izlek_common.consumer import TrackedConsumer
 from izlek_common.jetstream import durable_name_for, stream_name_for
 from izlek_gateway.projections import HANDLERS, UnknownEventType
+from izlek_gateway.projections.registry import insert_rows, value_of
+from izlek_gateway.projections.rows import batched_rows
 from izlek_gateway.read_models.database import drop_database, upgrade_database
-from izlek_gateway.read_models.tables import commitments, criteria, entity_events, indicators
+from izlek_gateway.read_models.tables import (
+    commitments,
+    criteria,
+    entity_events,
+    indicators,
+    organisations,
+    people,
+    plans,
+    protocols,
+    purchases,
+)
 
 __all__ = ["CONSUMER", "LEASE", "SERVICES", "Projector", "RebuildProgress", "project", "project_message"]
 
@@ -55,7 +69,7 @@ def project(session: Session, event: CloudEvent, *, stream_seq: int | None = Non
     data = projection.contract.model_validate(event.data)
     projection.handler(session, event, data)
     service, aggregate = event.type.split(".")[1:3]
-    session.execute(insert(entity_events).values(
+    insert_rows(session, entity_events, [dict(
         service=service,
         notification_id=event.notificationid,
         stream_seq=stream_seq,
@@ -75,7 +89,7 @@ def project(session: Session, event: CloudEvent, *, stream_seq: int | None = Non
         reason=event.reason,
         correlation_id=event.correlationid,
         data=data.model_dump(mode="json"),
-    ))
+    )])
 
 
 PLAN_BOUND_TABLES = {"commitment": commitments, "criterion": criteria, "indicator": indicators}
@@ -92,7 +106,7 @@ def _plan_of(session: Session, service: str, aggregate: str, subject: str, data:
     table = PLAN_BOUND_TABLES.get(aggregate)
     if table is None:
         return None
-    return session.execute(select(table.c.plan_id).where(table.c.id == subject)).scalar_one_or_none()
+    return value_of(session, table, {"id": subject}, "plan_id")
 
 
 def project_message(session: Session, message: Msg) -> None:
@@ -100,22 +114,57 @@ def project_message(session: Session, message: Msg) -> None:
     project(session, CloudEvent.from_json_bytes(message.data), stream_seq=message.metadata.sequence.stream)
 
 
+ENTITY_TABLES = {"plan": plans, "commitment": commitments, "criterion": criteria, "indicator": indicators,
+                 "organisation": organisations, "person": people, "protocol": protocols, "purchase": purchases}
+"""The row of each kind of entity, named by the events' subject."""
+
+
+def begin_batch(session: Session, messages: Sequence[Msg]) -> None:
+    """The consumers' first step in a batch's transaction: gather its writes in memory (`BatchedRows`), and read
+    the rows of the entities its events are about, one query per table."""
+    rows = batched_rows(session)
+    ids: dict[Table, set[str]] = defaultdict(set)
+    for message in messages:
+        headers = message.headers or {}
+        kind = headers.get("Ce-Type", "").split(".")[2:3]
+        table = ENTITY_TABLES.get(kind[0]) if kind else None
+        if table is not None and headers.get("Ce-Subject"):
+            ids[table].add(headers["Ce-Subject"])
+    for table, entity_ids in ids.items():
+        rows.load(table, entity_ids)
+
+
+def end_batch(session: Session, messages: Sequence[Msg]) -> None:
+    """The consumers' last step in a batch's transaction: write what its events changed, in bulk."""
+    batched_rows(session).flush()
+
+
 class Projector:
     """Keeps the read models in step with the streams of `services`, one durable consumer each
     (``gateway-from-plans``, ``gateway-from-partners``). One projector per read-model database at a time.
     `on_committed(stream, position)` is called on the event loop after each commit (it wakes the subscriptions)."""
+
+    REBUILD_BATCH_SIZE = 2000
+    """Messages per transaction in a rebuild: nobody waits for any one of them, so batches are large."""
 
     def __init__(self, nats_client: Client, engine: Engine, *, services: Sequence[str] = SERVICES,
                  batch_size: int = 200, fetch_timeout: float = 1.0,
                  on_committed: Callable[[str, int], object] | None = None) -> None:
         self.nats_client = nats_client
         self.engine = engine
-        self.consumers = [
-            TrackedConsumer(nats_client, engine, stream=stream_name_for(service),
+        self.services = services
+        self.fetch_timeout = fetch_timeout
+        self.on_committed = on_committed
+        self.consumers = self._consumers(batch_size)
+
+    def _consumers(self, batch_size: int) -> list[TrackedConsumer]:
+        return [
+            TrackedConsumer(self.nats_client, self.engine, stream=stream_name_for(service),
                             durable=durable_name_for(CONSUMER, service), handler=project_message,
-                            batch_size=batch_size, fetch_timeout=fetch_timeout,
-                            on_committed=on_committed and partial(on_committed, stream_name_for(service)))
-            for service in services
+                            before_batch=begin_batch, after_batch=end_batch,
+                            batch_size=batch_size, fetch_timeout=self.fetch_timeout,
+                            on_committed=self.on_committed and partial(self.on_committed, stream_name_for(service)))
+            for service in self.services
         ]
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -149,6 +198,8 @@ class Projector:
         await asyncio.to_thread(upgrade_database, self.engine)
         totals = {consumer.stream: await self._stream_length(consumer.stream) for consumer in self.consumers}
         logger.info("projector.rebuilding", streams=totals)
+        live_consumers, self.consumers = self.consumers, self._consumers(
+            max(self.REBUILD_BATCH_SIZE, max(consumer.batch_size for consumer in self.consumers)))
         stop = asyncio.Event()
         running = asyncio.create_task(self.run(stop))
         try:
@@ -157,6 +208,7 @@ class Projector:
         finally:
             stop.set()
             await running
+            self.consumers = live_consumers
         positions = {consumer.stream: consumer.position() for consumer in self.consumers}
         logger.info("projector.rebuilt", positions=positions)
         return positions

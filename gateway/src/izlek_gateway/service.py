@@ -142,7 +142,10 @@ async def run_projector(settings: GatewaySettings, nats_url: str, stop: asyncio.
             logger.info("projector.stopped", asked=stopped, positions=positions, **_tally(projector))
             return stopped
         finally:
-            await client.drain()
+            # While NATS is unreachable nats-py refuses to drain (and to flush on close): there is nothing left to
+            # send, and a projector stopped during an outage must still end cleanly.
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(client.drain(), timeout=5)
     finally:
         engine.dispose()
 

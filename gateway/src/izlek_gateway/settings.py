@@ -28,6 +28,8 @@ class GatewaySettings(CommonSettings):
     """Messages fetched and applied per transaction, per stream."""
     gateway_projector_port: int | None = Field(None, ge=1, le=65535)
     """Where ``izlek gateway project`` answers ``/healthz`` and ``/readyz`` (for container probes); unset, nowhere."""
+    gateway_response_cache_bytes: int = Field(64_000_000, ge=0)
+    """Bytes of GraphQL answers kept until the read models change (`graphql/response_cache.py`); 0 keeps none."""
     gateway_max_request_bytes: int = Field(100_000, ge=1)
     """The largest request body (bytes); a larger one answers 413 before GraphQL reads it."""
     gateway_max_query_length: int = Field(20_000, ge=1)

@@ -17,6 +17,7 @@ from izlek_common.auth import (
     PrincipalDep,
     Role,
     TokenVerifier,
+    VerifiedTokens,
     install_auth,
     issue_token,
     require_organisation,
@@ -351,3 +352,38 @@ def test_an_hs256_token_is_rejected_when_rs256_is_configured(identity_provider) 
 
     with pytest.raises(Unauthenticated):
         TokenVerifier(settings).verify(token_for(Role.admin))
+
+
+def test_a_verified_token_is_not_decoded_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    verifier = TokenVerifier(SETTINGS)
+    token = issue_token(SETTINGS, subject="ayse", role=Role.coordinator)
+    first = verifier.verify(token)
+
+    def no_second_decoding(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the token was decoded again")
+
+    monkeypatch.setattr(jwt, "decode", no_second_decoding)
+
+    assert verifier.verify(token) == first
+
+
+def test_a_remembered_token_is_not_trusted_past_its_expiry() -> None:
+    remembered = VerifiedTokens(remember_for=timedelta(minutes=5), at_most=10)
+    principal = Principal("ayse", Role.coordinator, None)
+    remembered.put("expired", principal, datetime.now(UTC) - timedelta(seconds=1))
+    remembered.put("valid", principal, datetime.now(UTC) + timedelta(hours=1))
+
+    assert remembered.get("expired") is None
+    assert remembered.get("valid") == principal
+
+
+def test_the_least_recently_used_tokens_are_forgotten_first() -> None:
+    remembered = VerifiedTokens(remember_for=timedelta(minutes=5), at_most=2)
+    later = datetime.now(UTC) + timedelta(hours=1)
+    for token in ("a", "b"):
+        remembered.put(token, Principal(token, Role.auditor, None), later)
+    remembered.get("a")
+    remembered.put("c", Principal("c", Role.auditor, None), later)
+
+    assert remembered.get("b") is None
+    assert remembered.get("a") is not None and remembered.get("c") is not None

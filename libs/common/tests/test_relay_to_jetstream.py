@@ -109,3 +109,32 @@ async def test_a_relay_started_while_nats_is_down_publishes_once_nats_is_up_and_
     stop.set()
     async with asyncio.timeout(15):
         await task
+
+
+async def test_a_batch_acknowledged_as_one_lands_whole_in_the_stream(app, nats_server):
+    record(app, 249)
+    relay = make_relay(app, nats_server.url, batch_size=100, lease_ttl=None)
+    try:
+        assert await relay.publish_pending() == 250
+    finally:
+        await relay.close()
+    assert relay.stats.batches == 3 and relay.stats.resyncs == 0
+    assert await stream_ids(nats_server.url) == list(range(1, 251))
+
+
+async def test_a_relay_that_republishes_what_the_stream_holds_learns_where_it_stands(app, nats_server):
+    record(app, 149)
+    relay = make_relay(app, nats_server.url, batch_size=100, lease_ttl=None)
+    try:
+        await relay.publish_pending()
+        # The relay believes events 101-150 unpublished, but the stream holds them (another relay sent them):
+        # the acknowledgement of its next batch does not add up.
+        relay.stats.position = 100
+        record(app, 30)
+        await relay.publish_pending()
+    finally:
+        await relay.close()
+    stored = app.recorder.max_notification_id()
+    assert relay.stats.resyncs == 1
+    assert relay.stats.position == stored
+    assert await stream_ids(nats_server.url) == list(range(1, stored + 1))

@@ -145,6 +145,34 @@ class WebhookReceiver:
             writer.close()
 
 
+class HoldingReceiver(WebhookReceiver):
+    """Answers 200 until told to hold: then it keeps every further request unanswered until released, and closes
+    them without an answer. A test holds it before killing the sender, so that no 2xx is lost between the
+    receiver and the sender's record of it (the one window in which a webhook may be sent again)."""
+
+    def __init__(self) -> None:
+        super().__init__(respond=self._answer)
+        self.hold_after: int | None = None
+        self.holding = asyncio.Event()
+        self.released = asyncio.Event()
+
+    async def _answer(self, request: ReceivedRequest) -> int:
+        if self.hold_after is not None and sum(self.accepted.values()) >= self.hold_after:
+            self.holding.set()
+            await self.released.wait()
+            return 0
+        return 200
+
+    def hold(self, after: int) -> None:
+        self.hold_after = after
+        self.holding.clear()
+        self.released.clear()
+
+    def release(self) -> None:
+        self.hold_after = None
+        self.released.set()
+
+
 def verify_standard_webhook(secret: str, headers: dict[str, str], body: bytes) -> bool:
     """A receiver's own check of the Standard Webhooks signature (written from the specification, not from the
     service's code): HMAC-SHA256 with the base64-decoded secret over ``id.timestamp.body``."""

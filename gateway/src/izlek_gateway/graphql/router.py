@@ -23,12 +23,15 @@ from starlette.websockets import WebSocket, WebSocketState
 from strawberry.asgi import ASGIWebSocketAdapter
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.fastapi import GraphQLRouter
+from strawberry.http import GraphQLHTTPResponse
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
+from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
 from izlek_common.auth import authenticate
-from izlek_common.problems import ServiceUnavailable, Unauthenticated
+from izlek_common.database_outage import is_database_unavailable
+from izlek_common.problems import ServiceUnavailable, Unauthenticated, database_unavailable
 from izlek_gateway.graphql.subscriptions import SubscriptionContext
 
 __all__ = ["GatewayGraphQLRouter", "authorization_in"]
@@ -93,10 +96,17 @@ def _is_subscription(message: SubscribeMessage) -> bool:
 
 
 class GatewayGraphQLRouter(GraphQLRouter[Any, None]):
-    """strawberry's router, authenticating each websocket at ``connection_init``."""
+    """strawberry's router, authenticating each websocket at ``connection_init``, and answering a query that met
+    the read models unreachable with 503 like any other request (rather than 200 with the error in ``errors``)."""
 
     websocket_adapter_class = _WebSocketAdapter  # type: ignore[assignment]
     graphql_transport_ws_handler_class = _SubscriptionsOnlyHandler
+
+    async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
+        if any(error.original_error is not None and is_database_unavailable(error.original_error)
+               for error in result.errors or ()):
+            raise database_unavailable()
+        return await super().process_result(request, result)
 
     async def on_ws_connect(self, context: Any) -> UnsetType | dict[str, object] | None:
         if not isinstance(context, SubscriptionContext):

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import json
@@ -241,7 +242,7 @@ class Query:
             conditions.append(entity_events.c.recorded_at <= as_of)
         rows = await view.rows(select(entity_events).where(*conditions)
                                .order_by(entity_events.c.version, entity_events.c.recorded_at))
-        return entries_with_changes(rows)
+        return await asyncio.to_thread(entries_with_changes, rows)
 
     @strawberry.field(description="Every change recorded in a span of time, oldest first: by one author (their "
                       "subject, e.g. an e-mail address), of one organisation's people, of one plan, or all.")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from izlek_common.cloudevents import CloudEvent
@@ -13,10 +12,12 @@ from izlek_common.contracts import partners as contracts
 from izlek_gateway.projections.registry import (
     UnprojectableEvent,
     column_values,
+    delete_rows,
     handles,
     last_change,
     update_one,
     upsert,
+    value_of,
 )
 from izlek_gateway.read_models.tables import (
     liaisons,
@@ -123,10 +124,9 @@ def protocol_drafted(session: Session, event: CloudEvent, data: contracts.Protoc
         "documents": [],
         **last_change(event),
     })
-    session.execute(delete(protocol_parties).where(protocol_parties.c.protocol_id == protocol_id))
-    if data.parties:
-        session.execute(insert(protocol_parties),
-                        [{"protocol_id": protocol_id, **party.model_dump()} for party in data.parties])
+    delete_rows(session, protocol_parties, {"protocol_id": protocol_id})
+    for party in data.parties:
+        upsert(session, protocol_parties, {"protocol_id": protocol_id, **party.model_dump()})
 
 
 @handles(contracts.ProtocolStatusChangedV1)
@@ -144,18 +144,14 @@ def protocol_party_added(session: Session, event: CloudEvent, data: contracts.Pr
 @handles(contracts.ProtocolPartyRemovedV1)
 def protocol_party_removed(session: Session, event: CloudEvent, data: contracts.ProtocolPartyRemovedV1) -> None:
     _change_protocol(session, event, data.protocol_id, {})
-    session.execute(delete(protocol_parties).where(
-        protocol_parties.c.protocol_id == str(data.protocol_id),
-        protocol_parties.c.organisation_code == data.organisation_code,
-    ))
+    delete_rows(session, protocol_parties,
+                {"protocol_id": str(data.protocol_id), "organisation_code": data.organisation_code})
 
 
 @handles(contracts.ProtocolDocumentAttachedV1)
 def protocol_document_attached(session: Session, event: CloudEvent,
                                data: contracts.ProtocolDocumentAttachedV1) -> None:
-    documents = session.execute(
-        select(protocols.c.documents).where(protocols.c.id == str(data.protocol_id))
-    ).scalar_one_or_none() or []
+    documents = value_of(session, protocols, {"id": str(data.protocol_id)}, "documents") or []
     _change_protocol(session, event, data.protocol_id, {"documents": [*documents, data.document.model_dump()]})
 
 

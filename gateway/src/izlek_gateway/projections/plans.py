@@ -5,12 +5,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from izlek_common.cloudevents import CloudEvent
 from izlek_common.contracts import plans as contracts
-from izlek_gateway.projections.registry import column_values, handles, last_change, update_one, upsert
+from izlek_gateway.projections.registry import (
+    column_values,
+    handles,
+    last_change,
+    update_one,
+    upsert,
+    value_of,
+)
 from izlek_gateway.read_models.tables import (
     actor_groups,
     commitments,
@@ -141,9 +147,7 @@ def commitment_assigned(session: Session, event: CloudEvent, data: contracts.Com
 @handles(contracts.CommitmentEvidenceAddedV1)
 def commitment_evidence_added(session: Session, event: CloudEvent,
                               data: contracts.CommitmentEvidenceAddedV1) -> None:
-    evidence = session.execute(
-        select(commitments.c.evidence).where(commitments.c.id == str(data.commitment_id))
-    ).scalar_one_or_none() or []
+    evidence = value_of(session, commitments, {"id": str(data.commitment_id)}, "evidence") or []
     _change_commitment(session, event, data.commitment_id,
                        {"evidence": [*evidence, data.evidence.model_dump()]})
 
@@ -156,9 +160,7 @@ def _change_criterion(session: Session, event: CloudEvent, criterion_id: Any, va
 
 
 def _band_overrides(session: Session, criterion_id: Any) -> dict[str, Any]:
-    overrides = session.execute(
-        select(criteria.c.band_overrides).where(criteria.c.id == str(criterion_id))
-    ).scalar_one_or_none()
+    overrides = value_of(session, criteria, {"id": str(criterion_id)}, "band_overrides")
     return dict(overrides or {})
 
 

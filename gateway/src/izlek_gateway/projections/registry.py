@@ -2,27 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, TypeVar
 
-from sqlalchemy import Date, Table, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Date, Table
 from sqlalchemy.orm import Session
 
 from izlek_common.cloudevents import CloudEvent, IntegrationEvent
+from izlek_gateway.projections.errors import UnknownEventType, UnprojectableEvent
+from izlek_gateway.projections.rows import rows_of
+
+__all__ = ["HANDLERS", "Projection", "UnknownEventType", "UnprojectableEvent", "column_values", "delete_rows",
+           "handles", "insert_rows", "last_change", "update_one", "upsert", "value_of"]
 
 ContractT = TypeVar("ContractT", bound=IntegrationEvent)
 Handler = Callable[[Session, CloudEvent, Any], None]
-
-
-class UnknownEventType(LookupError):
-    """No projection handles this event type (a newer producer, or a message that is not ours)."""
-
-
-class UnprojectableEvent(ValueError):
-    """The event does not fit the read models: a change to an entity never seen, or to a field they lack."""
 
 
 @dataclass(frozen=True)
@@ -54,27 +50,27 @@ def last_change(event: CloudEvent) -> dict[str, Any]:
 
 def upsert(session: Session, table: Table, row: Mapping[str, Any]) -> None:
     """Insert `row`, or update the given columns of the row with its primary key."""
-    dialect = session.get_bind().dialect.name
-    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(dialect)
-    if insert is None:
-        raise NotImplementedError(f"read models support SQLite and PostgreSQL, not {dialect}")
-    key = [column.name for column in table.primary_key]
-    statement = insert(table).values(**row)
-    changed = {name: statement.excluded[name] for name in row if name not in key}
-    statement = (
-        statement.on_conflict_do_update(index_elements=key, set_=changed)
-        if changed
-        else statement.on_conflict_do_nothing(index_elements=key)
-    )
-    session.execute(statement)
+    rows_of(session).upsert(table, row)
 
 
 def update_one(session: Session, table: Table, key: Mapping[str, Any], values: Mapping[str, Any]) -> None:
     """Update the row of `key`; raise `UnprojectableEvent` when there is none."""
-    condition = [table.c[name] == value for name, value in key.items()]
-    result = session.execute(update(table).where(*condition).values(**values))
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise UnprojectableEvent(f"{table.name} has no row {dict(key)} to change")
+    rows_of(session).update(table, key, values)
+
+
+def value_of(session: Session, table: Table, key: Mapping[str, Any], column: str) -> Any:
+    """The value of `column` in the row of `key` (None when there is no row)."""
+    return rows_of(session).value(table, key, column)
+
+
+def delete_rows(session: Session, table: Table, key: Mapping[str, Any]) -> None:
+    """Delete the rows whose columns have the values of `key`."""
+    rows_of(session).delete(table, key)
+
+
+def insert_rows(session: Session, table: Table, rows: Iterable[Mapping[str, Any]]) -> None:
+    """Insert new rows."""
+    rows_of(session).insert(table, rows)
 
 
 def column_values(table: Table, changes: Mapping[str, Any], *, renamed: Mapping[str, str] | None = None) -> dict[str, Any]:

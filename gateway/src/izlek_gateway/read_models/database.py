@@ -11,17 +11,20 @@ from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import StaticPool
 
+from izlek_common.database_outage import bounded_engine_options
+
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
 def create_read_model_engine(url: str, **kw: Any) -> Engine:
     """An engine for the read models. SQLite connections may be used from the consumers' worker threads,
-    and an in-memory SQLite database is one shared connection (otherwise each connection is a new, empty one)."""
+    and an in-memory SQLite database is one shared connection (otherwise each connection is a new, empty one).
+    On PostgreSQL a request waits at most the URL's ``connect_timeout`` for a connection (`bounded_engine_options`)."""
     if make_url(url).get_backend_name() == "sqlite":
         kw.setdefault("connect_args", {"check_same_thread": False, "timeout": 30})
         if make_url(url).database in (None, "", ":memory:"):
             kw.setdefault("poolclass", StaticPool)
-    return create_engine(url, **kw)
+    return create_engine(url, **{**bounded_engine_options(url), **kw})
 
 
 def upgrade_database(target: str | Engine) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -112,9 +114,16 @@ def issue_token(
 
 
 class TokenVerifier:
-    """Verifies bearer tokens: HS256 with the shared secret, or RS256 with the identity provider's JWKS."""
+    """Verifies bearer tokens: HS256 with the shared secret, or RS256 with the identity provider's JWKS.
 
-    def __init__(self, settings: CommonSettings, *, leeway: timedelta = timedelta(seconds=30)) -> None:
+    A client sends the same token with every request, and checking it (decoding, the signature, the claims)
+    costs more than many a command: a verified token is remembered, and trusted again for at most
+    ``remember_for``, never past its expiry (so a key withdrawn from the JWKS stops a token within that time).
+    """
+
+    def __init__(self, settings: CommonSettings, *, leeway: timedelta = timedelta(seconds=30),
+                 remember_for: timedelta = timedelta(seconds=60), remember_at_most: int = 10_000) -> None:
+        self._verified = VerifiedTokens(remember_for, remember_at_most)
         self._algorithm = settings.jwt_algorithm
         self._issuer = settings.jwt_issuer
         self._audience = settings.jwt_audience
@@ -134,6 +143,13 @@ class TokenVerifier:
 
     def verify(self, token: str) -> Principal:
         """Return the principal named by a valid `token`; raise `Unauthenticated` saying what is wrong."""
+        principal = self._verified.get(token)
+        if principal is None:
+            principal, expires = self._verify_anew(token)
+            self._verified.put(token, principal, expires)
+        return principal
+
+    def _verify_anew(self, token: str) -> tuple[Principal, datetime]:
         try:
             key = self._verification_key(token)
             claims = jwt.decode(
@@ -153,7 +169,7 @@ class TokenVerifier:
             raise Unauthenticated("no signing key matches the token", token_given=True) from exc
         except jwt.PyJWTError as exc:
             raise Unauthenticated(f"invalid token: {exc}", token_given=True) from exc
-        return _principal_from_claims(claims)
+        return _principal_from_claims(claims), datetime.fromtimestamp(claims["exp"], UTC) + self._leeway
 
     def _verification_key(self, token: str) -> Any:
         # Checked before the key lookup so that junk tokens never make us fetch the provider's keys.
@@ -162,6 +178,37 @@ class TokenVerifier:
         if self._jwks_client is None:
             return self._secret
         return self._jwks_client.get_signing_key_from_jwt(token).key
+
+
+class VerifiedTokens:
+    """Tokens verified lately, with their principals: each until its expiry or for `remember_for`, whichever
+    comes first; the least recently used are forgotten beyond `at_most`."""
+
+    def __init__(self, remember_for: timedelta, at_most: int) -> None:
+        self._remember_for = remember_for
+        self._at_most = at_most
+        self._entries: OrderedDict[str, tuple[Principal, datetime]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, token: str) -> Principal | None:
+        with self._lock:
+            entry = self._entries.get(token)
+            if entry is None:
+                return None
+            principal, until = entry
+            if datetime.now(UTC) >= until:
+                del self._entries[token]
+                return None
+            self._entries.move_to_end(token)
+            return principal
+
+    def put(self, token: str, principal: Principal, expires: datetime) -> None:
+        until = min(expires, datetime.now(UTC) + self._remember_for)
+        with self._lock:
+            self._entries[token] = (principal, until)
+            self._entries.move_to_end(token)
+            while len(self._entries) > self._at_most:
+                self._entries.popitem(last=False)
 
 
 def _describe(exc: jwt.InvalidTokenError) -> str:

@@ -159,17 +159,38 @@ async def _serve_all(services: dict[str, ServiceSpec], nats_url: str) -> None:
     await _serve(servers, on_started=announce)
 
 
+SERVED_SERVICE_ENV_VAR = "IZLEK_SERVED_SERVICE"
+"""Names the service that each worker process of ``izlek serve --workers N`` builds its app for."""
+
+
 @cli.command()
 def serve(service: Annotated[str, typer.Argument(help="Which service, e.g. plans")],
           port: Annotated[int | None, typer.Option(help="HTTP port (default: the service's setting)")] = None,
+          workers: Annotated[int, typer.Option(
+              min=1, help="Worker processes answering on the port, to use more than one core; each runs the "
+              "service's relay, and one of them (the lease's holder) publishes")] = 1,
           ) -> None:
     """Run one service's API (and its relay when IZLEK_NATS_URL is set)."""
     spec = _service(service)
     settings = spec.settings()
     configure_logging(settings.log_level, json=settings.log_json)
-    app = spec.create_app(settings, settings.nats_url)
     host = getattr(settings, f"{spec.name}_host", "127.0.0.1")
-    asyncio.run(_serve([_server(app, host, port or int(getattr(settings, f"{spec.name}_port", spec.default_port)))]))
+    port = port or int(getattr(settings, f"{spec.name}_port", spec.default_port))
+    if workers > 1:
+        os.environ[SERVED_SERVICE_ENV_VAR] = spec.name
+        uvicorn.run(f"{__name__}:served_service_app", factory=True, host=host, port=port, workers=workers,
+                    log_config=None, access_log=False)
+        return
+    app = spec.create_app(settings, settings.nats_url)
+    asyncio.run(_serve([_server(app, host, port)]))
+
+
+def served_service_app() -> FastAPI:
+    """The app of one worker process of ``izlek serve --workers N``: the service named by IZLEK_SERVED_SERVICE."""
+    spec = _service(os.environ[SERVED_SERVICE_ENV_VAR])
+    settings = spec.settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+    return spec.create_app(settings, settings.nats_url)
 
 
 @cli.command()

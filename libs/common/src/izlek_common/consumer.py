@@ -54,6 +54,7 @@ from sqlalchemy.orm import Session
 from izlek_common.logging import NATS_CORRELATION_ID_HEADER, correlation_scope
 
 __all__ = [
+    "BatchHook",
     "DeadLetter",
     "Disposition",
     "MessageHandler",
@@ -69,8 +70,15 @@ __all__ = [
 
 logger = structlog.get_logger(__name__)
 
+WAITING_FOR_MORE = 0.002
+"""Seconds a fetch that has its first message waits for the server to say what else is there."""
+
 MessageHandler = Callable[[Session, Msg], None]
 """Applies one message's effects through the given session. Runs in a worker thread; must not commit."""
+
+BatchHook = Callable[[Session, Sequence[Msg]], None]
+"""Called in the transaction of a batch of messages, before or after their handler calls (in a worker thread):
+lets a handler gather its writes over the batch and make them in bulk at its end. Must not commit."""
 
 tracking_metadata = MetaData()
 """The tables of consumer tracking; include it in the Alembic `target_metadata` of a service."""
@@ -179,8 +187,10 @@ class TrackedConsumer:
     """A durable pull consumer on `stream` whose handler's effects and position commit together.
 
     `handler(session, msg)` runs in a worker thread inside a transaction that also records the message's
-    stream sequence as this consumer's position; the message is acknowledged after the commit. Messages are
-    applied in stream order, a whole fetched batch per transaction when every handler call succeeds.
+    stream sequence as this consumer's position; the batch is acknowledged after the commit, with one
+    acknowledgement (the durable acknowledges all messages up to the one acknowledged). Messages are applied in
+    stream order, a whole fetched batch per transaction when every handler call succeeds; `before_batch` and
+    `after_batch`, if given, are called in that transaction before and after the handler's calls.
     `counts` tallies what became of the messages this instance handled. `on_committed(position)`, if given, is
     called on the event loop after each commit that moved the position (e.g. to wake readers of the effects).
     """
@@ -200,6 +210,8 @@ class TrackedConsumer:
         max_ack_pending: int = 1000,
         max_backoff: float = 5.0,
         on_committed: Callable[[int], object] | None = None,
+        before_batch: BatchHook | None = None,
+        after_batch: BatchHook | None = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
@@ -213,9 +225,12 @@ class TrackedConsumer:
         self.batch_size = batch_size
         self.fetch_timeout = fetch_timeout
         self.ack_wait = ack_wait
-        self.max_ack_pending = max(max_ack_pending, batch_size)
+        # Room for the batch being applied and the next one, fetched meanwhile.
+        self.max_ack_pending = max(max_ack_pending, 2 * batch_size)
         self.max_backoff = max_backoff
         self.on_committed = on_committed
+        self.before_batch = before_batch
+        self.after_batch = after_batch
         self.counts: dict[Disposition, int] = {disposition: 0 for disposition in Disposition}
         self._subscription: JetStreamContext.PullSubscription | None = None
         self._reconnects_at_bind = 0
@@ -235,19 +250,28 @@ class TrackedConsumer:
         """
         stop = stop_event if stop_event is not None else asyncio.Event()
         delay = 0.1
+        next_batch: asyncio.Future[list[Msg]] | None = None
         self._log.info("consumer.started", filter_subject=self.filter_subject)
         try:
             while not stop.is_set():
                 try:
                     if self._subscription is None or self._reconnected_since_bind():
+                        await _discard(next_batch)
+                        next_batch = None
                         await self.bind()
-                    messages = await self._fetch(stop)
+                    messages = await (next_batch if next_batch is not None else self._fetch(stop))
+                    next_batch = None
                     if messages:
+                        # The next batch is fetched while this one is applied; it waits for this one's commit.
+                        next_batch = asyncio.ensure_future(self._fetch(stop))
                         await self._process(messages)
                     delay = 0.1
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:
+                    # Messages fetched ahead are left unacknowledged: re-binding delivers them again.
+                    await _discard(next_batch)
+                    next_batch = None
                     if self._nc.is_closed:
                         self._log.error("consumer.connection_closed")
                         return
@@ -262,6 +286,7 @@ class TrackedConsumer:
                         await asyncio.wait_for(stop.wait(), delay)
                     delay = min(delay * 2, self.max_backoff)
         finally:
+            await _discard(next_batch)
             await self._drop_subscription()
             self._log.info("consumer.stopped")
 
@@ -361,7 +386,7 @@ class TrackedConsumer:
         return ConsumerConfig(
             name=self.durable,
             durable_name=self.durable,
-            ack_policy=AckPolicy.EXPLICIT,
+            ack_policy=AckPolicy.ALL,
             ack_wait=self.ack_wait,
             max_deliver=-1,
             max_ack_pending=self.max_ack_pending,
@@ -375,7 +400,7 @@ class TrackedConsumer:
         return (
             (info.num_ack_pending or 0) == 0
             and delivered == position
-            and config.ack_policy == AckPolicy.EXPLICIT
+            and config.ack_policy == AckPolicy.ALL
             and (config.filter_subject or None) == self.filter_subject
             and not config.filter_subjects
             and config.max_ack_pending == self.max_ack_pending
@@ -390,7 +415,7 @@ class TrackedConsumer:
 
     async def _fetch(self, stop: asyncio.Event) -> list[Msg]:
         assert self._subscription is not None
-        fetch = asyncio.ensure_future(self._subscription.fetch(self.batch_size, timeout=self.fetch_timeout))
+        fetch = asyncio.ensure_future(self._next_messages(self._subscription))
         stopped = asyncio.ensure_future(stop.wait())
         try:
             await asyncio.wait({fetch, stopped}, return_when=asyncio.FIRST_COMPLETED)
@@ -411,18 +436,28 @@ class TrackedConsumer:
                 raise _ConnectionClosed("NATS connection closed") from None
             return []
 
+    async def _next_messages(self, subscription: JetStreamContext.PullSubscription) -> list[Msg]:
+        # Wait for one message, then take those already there: a pull waiting for a whole batch would hold the
+        # first message back until the batch fills or the fetch times out.
+        first = await subscription.fetch(1, timeout=self.fetch_timeout)
+        if self.batch_size == 1:
+            return first
+        try:
+            return first + await subscription.fetch(self.batch_size - 1, timeout=WAITING_FOR_MORE)
+        except TimeoutError:  # none there; any that arrive later are fetched next time, in order
+            return first
+
     async def _process(self, messages: Sequence[Msg]) -> None:
         await self.apply(messages)
-        for message in messages:
-            try:
-                await message.ack()
-            except nats.errors.MsgAlreadyAckdError:
-                pass
-            except nats.errors.Error as exc:
-                # The position is already committed: a lost ack only means a harmless redelivery.
-                self._log.warning(
-                    "consumer.ack_failed", stream_seq=message.metadata.sequence.stream, error=str(exc)
-                )
+        # The durable's ack policy is "all": acknowledging the last message acknowledges the batch.
+        last = max(messages, key=lambda message: message.metadata.sequence.stream)
+        try:
+            await last.ack()
+        except nats.errors.MsgAlreadyAckdError:
+            pass
+        except nats.errors.Error as exc:
+            # The position is already committed: a lost ack only means a harmless redelivery.
+            self._log.warning("consumer.ack_failed", stream_seq=last.metadata.sequence.stream, error=str(exc))
 
     async def _last_sequence(self) -> int:
         if self.filter_subject is None:
@@ -458,6 +493,8 @@ class TrackedConsumer:
         dispositions: list[Disposition] = []
         with Session(self.engine) as session, session.begin():
             position = start = self._lock_position(session)
+            if self.before_batch is not None:
+                self.before_batch(session, messages)
             for message in messages:
                 seq = message.metadata.sequence.stream
                 if seq <= position:
@@ -466,6 +503,8 @@ class TrackedConsumer:
                 self._handle(session, message)
                 position = seq
                 dispositions.append(Disposition.APPLIED)
+            if self.after_batch is not None:
+                self.after_batch(session, messages)
             if position != start:
                 self._save_position(session, position)
         return dispositions
@@ -476,7 +515,11 @@ class TrackedConsumer:
             with Session(self.engine) as session, session.begin():
                 if seq <= self._lock_position(session):
                     return Disposition.SKIPPED
+                if self.before_batch is not None:
+                    self.before_batch(session, [message])
                 self._handle(session, message)
+                if self.after_batch is not None:
+                    self.after_batch(session, [message])
                 self._save_position(session, seq)
             return Disposition.APPLIED
         except Exception as exc:
@@ -532,3 +575,11 @@ class TrackedConsumer:
             .where(consumer_positions.c.consumer == self.durable)
             .values(last_stream_seq=seq, stream=self.stream, updated_at=datetime.now(UTC))
         )
+
+
+async def _discard(fetching: asyncio.Future[list[Msg]] | None) -> None:
+    if fetching is not None and not fetching.done():
+        fetching.cancel()
+    if fetching is not None:
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await fetching

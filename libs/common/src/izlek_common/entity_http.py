@@ -52,8 +52,9 @@ log = structlog.get_logger(__name__)
 _ETAG = re.compile(r'^\s*(W/)?"?(\d{1,18})"?\s*$')
 
 
-def if_match_version(if_match: Annotated[str | None, Header(alias="If-Match")] = None) -> int | None:
-    """The version a client last read, from ``If-Match: "3"`` (the ETag of a GET)."""
+async def if_match_version(if_match: Annotated[str | None, Header(alias="If-Match")] = None) -> int | None:
+    """The version a client last read, from ``If-Match: "3"`` (the ETag of a GET). Asynchronous, as it never
+    blocks: a synchronous dependency would cost every request a trip through the thread pool."""
     if if_match is None:
         return None
     match = _ETAG.match(if_match)

@@ -5,6 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from izlek_common.database_outage import connect_timeout_of
+from izlek_common.eventsourced.group_commit_recorder import GROUP_COMMIT_RECORDER_TOPIC
+from izlek_common.eventsourced.postgres import FACTORY_TOPIC as BOUNDED_POSTGRES_FACTORY_TOPIC
+
 
 class EventStoreURLError(ValueError):
     """The event-store URL names no store we know how to open."""
@@ -15,7 +19,9 @@ def eventsourcing_env(url: str) -> dict[str, str]:
 
     - ``memory://``: in memory (tests);
     - ``sqlite:///var/plans/events.sqlite`` (relative) or ``sqlite:////abs/path.sqlite``;
-    - ``postgresql://user:password@host:5432/dbname?schema=public&pool_size=10``.
+    - ``postgresql://user:password@host:5432/dbname?schema=public&pool_size=10``: concurrent saves are
+      group-committed (`izlek_common.eventsourced.group_commit_recorder`); ``connect_timeout`` (whole seconds,
+      default 2) bounds every wait for a connection (`izlek_common.database_outage`).
     """
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
@@ -34,13 +40,17 @@ def eventsourcing_env(url: str) -> dict[str, str]:
             raise EventStoreURLError(f"a PostgreSQL event-store URL needs a database name: {url!r}")
         options = {k: v[-1] for k, v in parse_qs(parts.query).items()}
         env = {
-            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "PERSISTENCE_MODULE": BOUNDED_POSTGRES_FACTORY_TOPIC,
             "POSTGRES_DBNAME": dbname,
             "POSTGRES_HOST": parts.hostname or "127.0.0.1",
             "POSTGRES_PORT": str(parts.port or 5432),
             "POSTGRES_USER": unquote(parts.username or "postgres"),
             "POSTGRES_PASSWORD": unquote(parts.password or ""),
             "CREATE_TABLE": "y",
+            # A request waits at most this long for a connection, then is answered 503 (izlek_common.problems).
+            "POSTGRES_CONNECT_TIMEOUT": str(_connect_timeout(url)),
+            "POSTGRES_PRE_PING": "y",
+            "APPLICATION_RECORDER_TOPIC": GROUP_COMMIT_RECORDER_TOPIC,
         }
         for option, variable in (("schema", "POSTGRES_SCHEMA"), ("pool_size", "POSTGRES_POOL_SIZE"),
                                  ("max_overflow", "POSTGRES_MAX_OVERFLOW"),
@@ -51,3 +61,10 @@ def eventsourcing_env(url: str) -> dict[str, str]:
     raise EventStoreURLError(
         f"unknown event-store URL {url!r}; use memory://, sqlite:///path or postgresql://user@host/db"
     )
+
+
+def _connect_timeout(url: str) -> int:
+    try:
+        return connect_timeout_of(url)
+    except ValueError as exc:
+        raise EventStoreURLError(f"in a PostgreSQL event-store URL, {exc}") from None

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from izlek_common.database_outage import DATABASE_ERROR_TYPES, RETRY_AFTER_SECONDS, is_database_unavailable
 from izlek_common.logging import get_correlation_id
 
 PROBLEM_BASE = "https://izlek.dev/problems/"
@@ -172,11 +173,26 @@ class Forbidden(Problem):
 
 
 class ServiceUnavailable(Problem):
-    """The service cannot answer right now (not ready, or a dependency is down); retrying later may work."""
+    """The service cannot answer right now (not ready, or a dependency is down); retrying later may work.
+    With `retry_after` (seconds) the answer says when, in a ``Retry-After`` header."""
 
     status = 503
     title = "Service unavailable"
     type_uri = PROBLEM_BASE + "service-unavailable"
+
+    def __init__(self, detail: str | None = None, *, retry_after: int | None = None, **extra: Any):
+        super().__init__(detail, **extra)
+        self.retry_after = retry_after
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)} if self.retry_after is not None else {}
+
+
+def database_unavailable() -> ServiceUnavailable:
+    """The answer to a request that met its database unreachable (see `izlek_common.database_outage`)."""
+    return ServiceUnavailable(f"the database is unavailable; try again in {RETRY_AFTER_SECONDS} seconds",
+                              retry_after=RETRY_AFTER_SECONDS)
 
 
 def problem_response(
@@ -216,7 +232,8 @@ def internal_error_response(instance: str | None) -> JSONResponse:
 def install_problem_handlers(
     app: FastAPI, mappings: Mapping[type[Exception], Callable[[Any], Problem]] | None = None
 ) -> None:
-    """Answer every error of `app` with problem+json.
+    """Answer every error of `app` with problem+json; a database that cannot be reached answers 503 with
+    ``Retry-After``.
 
     `mappings` turns a service's domain errors into problems, e.g.
     `{CommitmentNotFound: lambda e: NotFound(str(e))}`; the entry for the nearest class in the raised
@@ -243,6 +260,15 @@ def install_problem_handlers(
                 return mapper(exc).to_response(request.url.path)
         return await on_unexpected_error(request, exc)
 
+    async def on_database_error(request: Request, exc: Exception) -> JSONResponse:
+        if not is_database_unavailable(exc):
+            return await on_domain_error(request, exc)
+        # Logged without a trace: the cause is outside the service, and the body says nothing of it.
+        reason = next(iter(str(exc).strip().splitlines()), None)
+        log.warning("database_unavailable", method=request.method, path=request.url.path,
+                    error=type(exc).__name__, reason=reason)
+        return database_unavailable().to_response(request.url.path)
+
     async def on_unexpected_error(request: Request, exc: Exception) -> JSONResponse:
         log.error("unhandled_exception", method=request.method, path=request.url.path, exc_info=exc)
         return internal_error_response(request.url.path)
@@ -250,6 +276,8 @@ def install_problem_handlers(
     app.add_exception_handler(Problem, on_problem)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_exception)
+    for error_type in DATABASE_ERROR_TYPES:
+        app.add_exception_handler(error_type, on_database_error)
     for error_type in domain_mappings:
         app.add_exception_handler(error_type, on_domain_error)
     app.add_exception_handler(Exception, on_unexpected_error)

@@ -7,8 +7,12 @@ Nothing is published before it is stored, and every stored event is published on
   from the next notification. There is no separate position to lose or to disagree with the stream.
 - Every message carries ``Nats-Msg-Id: <app>:<notification id>``, so a batch re-published after a lost
   acknowledgement (a NATS restart, a relay killed mid-batch) is dropped by JetStream's duplicate window.
-- Publishing is pipelined (``publish_async``), in notification order on one connection, and a batch is
-  only counted once every acknowledgement is in.
+- Publishing is pipelined, in notification order on one connection, one acknowledgement per batch: every
+  message of a batch but the last is sent without asking for one, the last asks for JetStream's. JetStream
+  stores a connection's messages in order, so when the last one's acknowledgement carries the stream sequence
+  the batch should end at (the sequence before it plus its length), the whole batch is in; any other answer
+  (a duplicate, a gap) sends the relay back to the stream to learn where it stands, and it goes on from there.
+  Meanwhile the next batch is already being read from the store.
 - One relay per stream is active at a time: a relay publishes only while it holds the lease
   ``relay-<service>`` (`izlek_common.lease`), so every API replica may run one and the others wait, ready to
   take over within the lease's TTL when the holder dies.
@@ -19,8 +23,9 @@ Commands never wait for the relay: while NATS is down they keep being stored, an
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import structlog
@@ -48,6 +53,10 @@ class RelayStats:
     errors: int = 0
     position: int | None = None
     """Last notification id known to be in the stream (None until the stream was first read)."""
+    stream_seq: int | None = None
+    """The stream's last sequence as the relay last learnt it (None until the stream was first read)."""
+    resyncs: int = 0
+    """Batches whose acknowledgement did not add up, after which the stream was asked where it stands."""
 
 
 class Relay:
@@ -123,7 +132,7 @@ class Relay:
 
     async def _publish_until(self, stop: asyncio.Event) -> None:
         # Another relay may have published since this one last did: the stream says where to go on.
-        self.stats.position = None
+        self.stats.position = self.stats.stream_seq = None
         self.log.info("relay.started", nats_url=self.nats_url)
         try:
             while not stop.is_set():
@@ -135,7 +144,7 @@ class Relay:
                     raise
                 except Exception as exc:
                     self.stats.errors += 1
-                    self.stats.position = None
+                    self.stats.position = self.stats.stream_seq = None
                     self._js = None  # the stream may be gone (a NATS server with a new store): ensure it again
                     self.log.warning("relay.retrying", error=str(exc) or type(exc).__name__,
                                      error_type=type(exc).__name__)
@@ -161,49 +170,79 @@ class Relay:
         relay that lost its lease stops after the batch in hand); returns how many were sent."""
         js = js or await self._jetstream()
         if self.stats.position is None:
-            self.stats.position = await self.stream_position(js)
+            await self._learn_position(js)
             self.log.info("relay.position", position=self.stats.position)
         sent = 0
-        while stop is None or not stop.is_set():
-            notifications = await asyncio.to_thread(
-                self.recorder.select_notifications, self.stats.position + 1, self.batch_size
-            )
-            if not notifications:
-                return sent
-            await self._publish_batch(js, notifications)
-            sent += len(notifications)
-        return sent
+        reading = self._read_after(self.stats.position)
+        try:
+            while stop is None or not stop.is_set():
+                notifications = await reading
+                if not notifications:
+                    return sent
+                # The next batch is read from the store while this one is published.
+                reading = self._read_after(notifications[-1].id)
+                expected_position = notifications[-1].id
+                await self._publish_batch(js, notifications)
+                sent += len(notifications)
+                if self.stats.position != expected_position:
+                    reading.cancel()
+                    reading = self._read_after(self.stats.position)
+            return sent
+        finally:
+            if not reading.done():
+                reading.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await reading
 
-    async def _publish_batch(self, js: JetStreamContext, notifications: list[Notification]) -> None:
-        acks = []
-        for notification in notifications:
-            event = self.translate(notification)
-            acks.append(await js.publish_async(event.type, event.to_json_bytes(), headers=event.nats_headers()))
-        # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow a cancellation that races its end.
-        async with asyncio.timeout(self.ack_timeout):
-            await asyncio.gather(*acks)
-        self.stats.position = notifications[-1].id
+    def _read_after(self, position: int) -> asyncio.Future[Sequence[Notification]]:
+        return asyncio.ensure_future(asyncio.to_thread(self.recorder.select_notifications, position + 1,
+                                                       self.batch_size))
+
+    async def _publish_batch(self, js: JetStreamContext, notifications: Sequence[Notification]) -> None:
+        nc = self._nc
+        assert nc is not None
+        *leading, last = [self.translate(notification) for notification in notifications]
+        for event in leading:
+            await nc.publish(event.type, event.to_json_bytes(), headers=event.nats_headers())
+        ack = await js.publish(last.type, last.to_json_bytes(), headers=last.nats_headers(), timeout=self.ack_timeout)
+        if ack.duplicate or self.stats.stream_seq is None or ack.seq != self.stats.stream_seq + len(notifications):
+            # Not simply this batch appended (some of it was in the stream already, or a message went missing):
+            # the stream's last message says where the relay stands.
+            self.stats.resyncs += 1
+            await self._learn_position(js)
+            self.log.info("relay.resynchronised", position=self.stats.position, stream_seq=self.stats.stream_seq)
+        else:
+            self.stats.position = notifications[-1].id
+            self.stats.stream_seq = ack.seq
         self.stats.published += len(notifications)
         self.stats.batches += 1
         self.log.debug("relay.published", count=len(notifications), position=self.stats.position)
 
+    async def _learn_position(self, js: JetStreamContext) -> None:
+        self.stats.position, self.stats.stream_seq = await self._stream_state(js)
+
     async def stream_position(self, js: JetStreamContext) -> int:
         """The notification id of the last message in the stream (0 when the stream is empty)."""
+        position, _ = await self._stream_state(js)
+        return position
+
+    async def _stream_state(self, js: JetStreamContext) -> tuple[int, int]:
+        """The notification id of the stream's last message and its sequence (0 and 0 when empty)."""
         info = await js.stream_info(self.stream)
         last_seq = info.state.last_seq
         if not last_seq or not info.state.messages:
-            return 0
+            return 0, last_seq or 0
         try:
             message = await js.get_msg(self.stream, seq=last_seq)
         except NotFoundError:
-            return 0
+            return 0, last_seq
         header = (message.headers or {}).get(NATS_NOTIFICATION_ID_HEADER)
         if header is None:
             raise RuntimeError(
                 f"the last message of stream {self.stream} (seq {last_seq}) has no {NATS_NOTIFICATION_ID_HEADER} "
                 "header: something other than the relay publishes to it"
             )
-        return int(header)
+        return int(header), last_seq
 
     async def _jetstream(self) -> JetStreamContext:
         if self._nc is None or self._nc.is_closed:

@@ -7,6 +7,7 @@ the relay loudly rather than being skipped: nothing stored may go unpublished.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -22,8 +23,15 @@ from izlek_common.relay import Translate
 
 def event_type(service: str, entity_kinds: dict[type[TrackedAggregate], str], domain_event: Any) -> str:
     """``ActionPlan.GoalAdded`` of the plans service -> ``izlek.plans.plan.goal_added.v1``."""
-    aggregate = next(cls for cls in entity_kinds if isinstance(domain_event, cls.Event))
-    return f"izlek.{service}.{entity_kinds[aggregate]}.{_snake(type(domain_event).__name__)}.v1"
+    return _event_type_of_class(service, tuple(entity_kinds.items()), type(domain_event))
+
+
+@functools.cache
+def _event_type_of_class(service: str, entity_kinds: tuple[tuple[type[TrackedAggregate], str], ...],
+                         event_class: type) -> str:
+    # Cached: the relay names every event it publishes, and the name depends on the event's class only.
+    kind = next(kind for cls, kind in entity_kinds if issubclass(event_class, cls.Event))
+    return f"izlek.{service}.{kind}.{_snake(event_class.__name__)}.v1"
 
 
 def to_cloudevent(service: str, entity_kinds: dict[type[TrackedAggregate], str], domain_event: Any,

@@ -14,12 +14,15 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
 
+from izlek_common.database_outage import bounded_engine_options
+
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
 def create_state_engine(url: str, **kw: Any) -> Engine:
     """An engine for the state database. SQLite connections are used from worker threads (WAL, so readers do not
-    wait for the writer), and an in-memory SQLite database is one shared connection."""
+    wait for the writer), and an in-memory SQLite database is one shared connection. On PostgreSQL a request waits
+    at most the URL's ``connect_timeout`` for a connection (`bounded_engine_options`)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         kw.setdefault("connect_args", {"check_same_thread": False, "timeout": 30})
@@ -38,7 +41,7 @@ def create_state_engine(url: str, **kw: Any) -> Engine:
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
-    return create_engine(url, **kw)
+    return create_engine(url, **{**bounded_engine_options(url), **kw})
 
 
 def upgrade_database(target: str | Engine) -> None:

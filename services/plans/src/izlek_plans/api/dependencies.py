@@ -11,7 +11,8 @@ from izlek_common.entity_http import IfMatchDep, TimeQuery
 from izlek_plans.application import PlansApplication
 
 
-def get_application(request: Request) -> PlansApplication:
+async def get_application(request: Request) -> PlansApplication:
+    # Asynchronous, as it never blocks: a synchronous dependency would cost a trip through the thread pool.
     return request.app.state.application
 
 

@@ -75,6 +75,8 @@ class LoadResult:
     client_cpu_seconds: float = 0.0
     sample: str = ""
     """The body of one answer, to check what was served."""
+    error_sample: str = ""
+    """The status and the start of the body of one answer that was not 200, to say why."""
 
     @property
     def completed(self) -> int:
@@ -87,7 +89,7 @@ class LoadResult:
     def merged(self, other: LoadResult) -> LoadResult:
         return LoadResult(self.latencies_ms + other.latencies_ms, self.errors + other.errors,
                           self.answered + other.answered, max(self.seconds, other.seconds), self.client_cpu_seconds + other.client_cpu_seconds,
-                          self.sample or other.sample)
+                          self.sample or other.sample, self.error_sample or other.error_sample)
 
 
 async def closed_loop(host: str, port: int, request: bytes, clients: int, start_at: float,
@@ -109,6 +111,8 @@ async def closed_loop(host: str, port: int, request: bytes, clients: int, start_
                     continue
                 if status != 200:
                     result.errors += 1
+                    if not result.error_sample:
+                        result.error_sample = f"{status} {body[:300].decode(errors='replace')}"
                 else:
                     result.latencies_ms.append(took)
                     if not result.sample:
@@ -176,7 +180,7 @@ def main(argv: list[str] | None = None) -> None:
                              arguments.duration))
     output: dict[str, Any] = {"latencies_ms": result.latencies_ms, "errors": result.errors,
                               "answered": result.answered, "seconds": result.seconds, "client_cpu_seconds": result.client_cpu_seconds,
-                              "sample": result.sample}
+                              "sample": result.sample, "error_sample": result.error_sample}
     json.dump(output, sys.stdout)
 
 

@@ -136,3 +136,40 @@ def test_a_kept_history_gives_the_changes_of_a_replay_from_scratch_for_every_ent
     fresh = EntityHistories()
     fresh.changes(grown[:2])
     assert fresh.changes(grown) == replayed_alone(grown)  # replays only the rows it had not seen
+
+
+async def test_the_same_question_asked_while_its_answer_is_computed_is_answered_once_for_all(tmp_path: Path) -> None:
+    import asyncio
+
+    import httpx
+    from fastapi import FastAPI
+    from fastapi.responses import JSONResponse
+
+    from izlek_common.auth import TokenVerifier, install_auth
+    from izlek_gateway.graphql.response_cache import CachedQueryResponses, ResponseCache
+
+    settings = GatewaySettings(environment="test", var_dir=tmp_path)
+    executions = 0
+    app = FastAPI()
+
+    @app.post("/graphql")
+    async def graphql() -> JSONResponse:
+        nonlocal executions
+        executions += 1
+        await asyncio.sleep(0.2)  # every other request arrives while this one is being answered
+        return JSONResponse({"data": {"plans": [{"code": "izmir"}]}})
+
+    class OneVersion:
+        async def current(self) -> int:
+            return 1
+
+    install_auth(app, TokenVerifier(settings))
+    app.add_middleware(CachedQueryResponses, path="/graphql", cache=ResponseCache(1 << 20), version=OneVersion())
+    token = issue_token(settings, subject="denetci@kedv.org.tr", role="auditor", organisation_id="kedv")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway.test",
+                                 headers={"Authorization": f"Bearer {token}"}) as client:
+        answers = await asyncio.gather(*(client.post("/graphql", json={"query": "{ plans { code } }"})
+                                         for _ in range(8)))
+    assert [a.status_code for a in answers] == [200] * 8
+    assert {a.content for a in answers} == {b'{"data":{"plans":[{"code":"izmir"}]}}'}
+    assert executions == 1

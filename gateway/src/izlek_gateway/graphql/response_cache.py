@@ -4,13 +4,15 @@ A query's answer depends only on the read models, on what the caller may see (`P
 day in Turkey for what is overdue, the minute for changes scheduled to take effect): so the answer to a POST
 ``/graphql`` query is kept under its document, variables and operation name, the caller's scope, the current
 minute and the read models' version (`ReadModelVersion`), and served again as the same bytes, without a
-database connection or strawberry's execution, until the projector commits. The caller is still authenticated
+database connection or strawberry's execution, until the projector commits; the same question asked while its
+answer is being computed waits for that answer. The caller is still authenticated
 on every request. Only answers without errors to queries are kept; anything else (GET, mutations,
 subscriptions, malformed requests, refused tokens) goes to GraphQL as if there were no cache.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections import OrderedDict
@@ -95,6 +97,9 @@ class CachedQueryResponses:
         self.cache = cache
         self.version = version
         self._queries = _Queries()
+        self._computing: dict[Hashable, asyncio.Future[bytes | None]] = {}
+        """The answers being computed now: a miss asked again meanwhile waits for it instead of computing it too
+        (after the projector commits, every client asks again at once)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != self.path:
@@ -118,13 +123,21 @@ class CachedQueryResponses:
             return
         key = (*request, PlanScope.of(principal), int(time.time() // 60))
         answer = self.cache.get(version, key)
+        if answer is None and (computing := self._computing.get((version, key))) is not None:
+            answer = await asyncio.shield(computing)  # the same question, asked meanwhile: one answer for all
         if answer is not None:
             await _send_json(send, answer)
             return
-        recorder = _ResponseRecorder(send)
-        await self.app(scope, replay, recorder)
-        if (answer := recorder.answer_without_errors()) is not None:
-            self.cache.put(version, key, answer)
+        computing = self._computing[(version, key)] = asyncio.get_running_loop().create_future()
+        try:
+            recorder = _ResponseRecorder(send)
+            await self.app(scope, replay, recorder)
+            if (answer := recorder.answer_without_errors()) is not None:
+                self.cache.put(version, key, answer)
+        finally:
+            if self._computing.get((version, key)) is computing:
+                del self._computing[(version, key)]
+            computing.set_result(answer)
 
     def _cacheable_request(self, body: bytes) -> tuple[str, str, str | None] | None:
         """(document, variables as canonical JSON, operation name) of a single query; None for anything else."""

@@ -232,13 +232,6 @@ def standalone_environment(quick: bool, runs: int | None = None) -> Iterator[Ben
         shutil.rmtree(work_dir, ignore_errors=True)
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process has used so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    ticks = os.sysconf("SC_CLK_TCK")
-    return (int(fields[11]) + int(fields[12])) / ticks
-
-
 def run_standalone(run: Callable[[BenchEnvironment], WorkloadResult]) -> None:
     """Run one workload alone: `--quick` for small sizes, `--runs N`; prints its result as JSON."""
     parser = argparse.ArgumentParser()

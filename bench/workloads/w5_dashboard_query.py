@@ -28,7 +28,6 @@ import httpx
 from bench.deployment import (
     Deployment,
     ServerProcess,
-    cpu_seconds,
     deployment,
     graphql,
     token_headers,
@@ -36,6 +35,7 @@ from bench.deployment import (
 )
 from bench.harness import BenchEnvironment, Figure, WorkloadResult, percentile
 from bench.load import LoadResult, post_request, run_load
+from bench.processes import usage_of
 from izlek_common.nats_server import find_free_port
 
 NUMBER = 5
@@ -127,10 +127,10 @@ class Measurement:
 
 def measure(server: ServerProcess, request: bytes, duration: float, warmup: float) -> Measurement:
     assert server.port is not None
-    cpu_before = cpu_seconds(server.pid)
+    cpu_before = usage_of(server.pid).cpu_seconds
     load = run_load("127.0.0.1", server.port, request, clients=CLIENTS, processes=LOAD_PROCESSES,
                     duration=duration, warmup=warmup)
-    cpu = cpu_seconds(server.pid) - cpu_before
+    cpu = usage_of(server.pid).cpu_seconds - cpu_before
     return Measurement(load, cpu * 1000 / load.answered if load.answered else math.nan)
 
 

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, LRUCache
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording
 from eventsourcing.utils import get_topic
@@ -37,11 +37,14 @@ class TrackedApplication(Application[UUID]):
     entity_kinds: ClassVar[dict[type[TrackedAggregate], str]] = {}
     value_types: ClassVar[dict[str, type]] = {}
     CREATE_RETRIES = 5
+    RECENTLY_SAVED = 512
+    """How many saved states `saved` keeps: a command's answer is built within moments of its save."""
 
     def __init__(self, env: dict[str, str] | None = None) -> None:
         super().__init__(env)
         self._listeners: list[Callable[[], None]] = []
         self._listeners_lock = threading.Lock()
+        self._recently_saved: LRUCache[tuple[UUID, int], TrackedAggregate] = LRUCache(self.RECENTLY_SAVED)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -154,6 +157,19 @@ class TrackedApplication(Application[UUID]):
             raise EntityNotFound(f"no {self.entity_kinds[cls]} {aggregate_id}")
         return aggregate
 
+    def saved(self, cls: type[A], aggregate_id: UUID, version: int) -> A:
+        """What `_read` shows of an entity, as the command that saved ``version`` left it: the answer to that
+        command, without reading the store again. Keyed by version, so it is never stale; falls back to the
+        store once the state has left the small cache of recent saves, or when a change is scheduled."""
+        try:
+            aggregate = self._recently_saved.get((aggregate_id, version))
+        except KeyError:
+            return self._read(cls, aggregate_id)
+        if not isinstance(aggregate, cls) or aggregate.version != version or (
+                aggregate.latest_valid_at is not None and aggregate.latest_valid_at > datetime.now(UTC)):
+            return self._read(cls, aggregate_id)
+        return aggregate
+
     def _read_many(self, cls: type[A], ids: Iterable[UUID], *, as_of: datetime | None,
                    valid_at: datetime | None) -> list[A]:
         result = []
@@ -197,6 +213,11 @@ class TrackedApplication(Application[UUID]):
         except IntegrityError:
             aggregate = next((o for o in objs if isinstance(o, TrackedAggregate)), None)
             raise VersionMismatch(aggregate.id if aggregate else "entity", None, None) from None
+        for saved in objs:
+            if isinstance(saved, TrackedAggregate):
+                # Commands work on copies taken from the repository; one that goes on changing the same copy
+                # after saving it moves its version on, which `saved` checks.
+                self._recently_saved.put((saved.id, saved.version), saved)
         aggregate = next((o for o in objs if isinstance(o, TrackedAggregate)), None)
         return aggregate.version if aggregate is not None else 0
 

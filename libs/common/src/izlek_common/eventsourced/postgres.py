@@ -7,6 +7,9 @@ connection: over twenty seconds with the database down. Here:
 - a call is tried a second time only when a connection taken from the pool failed (the database may have restarted
   since it was opened; ``POSTGRES_PRE_PING`` catches most of those first), never after the wait for a connection
   ran out;
+- the pre-ping is skipped for a connection taken from the pool less than ``POSTGRES_PRE_PING_IDLE`` seconds
+  (default 1) after it was last taken: under load every connection is in constant use, and a round trip before
+  each statement would cost as much as the statement; one that failed in that second is caught by the retry;
 - once a wait ran out, the database is known to be down (`OutageGate`): calls are refused at once instead of each
   waiting in turn (readers of one aggregate queue behind each other in eventsourcing's fast-forward lock, so waits
   would add up), while one call at a time still tries, now and then, and so wakes the pool's reconnection; the
@@ -35,7 +38,7 @@ from eventsourcing.postgres import (
     PostgresFactory,
 )
 from eventsourcing.utils import Environment, EnvType
-from psycopg_pool import PoolTimeout, TooManyRequests
+from psycopg_pool import ConnectionPool, PoolTimeout, TooManyRequests
 
 __all__ = [
     "FACTORY_TOPIC",
@@ -48,6 +51,7 @@ __all__ = [
 
 FACTORY_TOPIC = "izlek_common.eventsourced.postgres:BoundedPostgresFactory"
 DEFAULT_RECONNECT_TIMEOUT = 5.0
+DEFAULT_PRE_PING_IDLE = 1.0
 PROBE_INTERVAL_SECONDS = 1.0
 """While the database is known to be down, how long after one try ended the next may begin."""
 
@@ -152,10 +156,25 @@ class BoundedPostgresApplicationRecorder(PostgresApplicationRecorder):
     max_notification_id = _bounded(PostgresApplicationRecorder.max_notification_id)
 
 
+class PingWhenIdle:
+    """The pool's check of a connection it hands out: a round trip only for one not taken for ``idle`` seconds."""
+
+    def __init__(self, idle: float) -> None:
+        self.idle = idle
+        self._taken_at: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
+
+    def __call__(self, connection: Any) -> None:
+        now = time.monotonic()
+        if now - self._taken_at.get(connection, float("-inf")) >= self.idle:
+            ConnectionPool.check_connection(connection)
+        self._taken_at[connection] = now
+
+
 class BoundedPostgresFactory(PostgresFactory):
     """eventsourcing's `PostgresFactory` with the recorders above and the pool's connection attempts bounded."""
 
     POSTGRES_RECONNECT_TIMEOUT = "POSTGRES_RECONNECT_TIMEOUT"
+    POSTGRES_PRE_PING_IDLE = "POSTGRES_PRE_PING_IDLE"
 
     aggregate_recorder_class = BoundedPostgresAggregateRecorder
     application_recorder_class = BoundedPostgresApplicationRecorder
@@ -166,3 +185,5 @@ class BoundedPostgresFactory(PostgresFactory):
         # eventsourcing bounds only the wait for a pooled connection; libpq's handshake would wait 130 s.
         pool.kwargs["connect_timeout"] = int(pool.timeout)
         pool.reconnect_timeout = float(self.env.get(self.POSTGRES_RECONNECT_TIMEOUT) or DEFAULT_RECONNECT_TIMEOUT)
+        if pool._check is not None:  # POSTGRES_PRE_PING
+            pool._check = PingWhenIdle(float(self.env.get(self.POSTGRES_PRE_PING_IDLE) or DEFAULT_PRE_PING_IDLE))

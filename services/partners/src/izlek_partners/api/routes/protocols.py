@@ -63,9 +63,9 @@ def get_protocol(protocol_id: UUID, app: AppDep, principal: PrincipalDep, time: 
 def change_status(protocol_id: UUID, body: ProtocolStatusChange, app: AppDep, principal: PrincipalDep,
                   if_match: IfMatchDep) -> JSONResponse:
     """Move a protocol along its lifecycle; a forbidden move answers 409 with the allowed ones."""
-    app.change_protocol_status(protocol_id, body.status, body.stamp(principal), body.version(if_match),
-                               evidence_reference=body.evidence_reference)
-    return _response(app.get_protocol(protocol_id))
+    version = app.change_protocol_status(protocol_id, body.status, body.stamp(principal), body.version(if_match),
+                                         evidence_reference=body.evidence_reference)
+    return _response(app.saved(Protocol, protocol_id, version))
 
 
 @router.patch("/{protocol_id}")
@@ -74,11 +74,8 @@ def change_protocol(protocol_id: UUID, body: ProtocolChange, app: AppDep, princi
     """Revise a draft or amend a protocol (numbered, with a reason); with ``kind: correction`` and a reason,
     fix a recording mistake, the status included (coordinator, admin)."""
     stamp, version = body.stamp(principal), body.version(if_match)
-    if body.kind == "correction":
-        app.correct_protocol(protocol_id, body.given(), stamp, version)
-    else:
-        app.amend_protocol(protocol_id, body.given(), stamp, version)
-    return _response(app.get_protocol(protocol_id))
+    command = app.correct_protocol if body.kind == "correction" else app.amend_protocol
+    return _response(app.saved(Protocol, protocol_id, command(protocol_id, body.given(), stamp, version)))
 
 
 @router.post("/{protocol_id}/parties", status_code=201)

@@ -86,28 +86,28 @@ def change_status(commitment_id: UUID, body: StatusChange, app: AppDep, principa
                   if_match: IfMatchDep) -> JSONResponse:
     """Change a commitment's status (coordinator, admin, or a liaison or member of the responsible
     organisation). Dropping or reopening needs a reason; a forbidden move answers 409 with the allowed ones."""
-    app.change_commitment_status(commitment_id, body.status, body.stamp(principal),
-                                 body.version(if_match))
-    return _response(app.get_commitment(commitment_id))
+    version = app.change_commitment_status(commitment_id, body.status, body.stamp(principal),
+                                           body.version(if_match))
+    return _response(app.saved(Commitment, commitment_id, version))
 
 
 @router.post("/commitments/{commitment_id}/evidence")
 def add_evidence(commitment_id: UUID, body: EvidenceAdd, app: AppDep, principal: PrincipalDep,
                  if_match: IfMatchDep) -> JSONResponse:
     """Attach evidence to a commitment (same roles as a status change)."""
-    app.add_commitment_evidence(commitment_id, body.stamp(principal),
-                                body.version(if_match), **body.given())
-    return _response(app.get_commitment(commitment_id))
+    version = app.add_commitment_evidence(commitment_id, body.stamp(principal),
+                                          body.version(if_match), **body.given())
+    return _response(app.saved(Commitment, commitment_id, version))
 
 
 @router.put("/commitments/{commitment_id}/assignment")
 def assign(commitment_id: UUID, body: Assignment, app: AppDep, principal: PrincipalDep,
            if_match: IfMatchDep) -> JSONResponse:
     """Give the commitment to an actor group and/or an organisation (coordinator, admin)."""
-    app.assign_commitment(commitment_id, body.stamp(principal),
-                          body.version(if_match),
-                          actor_group=body.actor_group, organisation_id=body.organisation_id)
-    return _response(app.get_commitment(commitment_id))
+    version = app.assign_commitment(commitment_id, body.stamp(principal),
+                                    body.version(if_match),
+                                    actor_group=body.actor_group, organisation_id=body.organisation_id)
+    return _response(app.saved(Commitment, commitment_id, version))
 
 
 @router.patch("/commitments/{commitment_id}")
@@ -117,8 +117,5 @@ def change_commitment(commitment_id: UUID, body: CommitmentChange, app: AppDep, 
     recording mistake in any field, the status included."""
     stamp = body.stamp(principal)
     version = body.version(if_match)
-    if body.correction:
-        app.correct_commitment(commitment_id, body.given(), stamp, version)
-    else:
-        app.change_commitment(commitment_id, body.given(), stamp, version)
-    return _response(app.get_commitment(commitment_id))
+    command = app.correct_commitment if body.correction else app.change_commitment
+    return _response(app.saved(Commitment, commitment_id, command(commitment_id, body.given(), stamp, version)))
